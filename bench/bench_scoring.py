@@ -1,0 +1,188 @@
+"""Scoring speed, the speed-up over a plain per-text forward pass, label agreement, memory.
+
+    .venv/bin/python bench/bench_scoring.py [--threads 2] [--texts 600]
+
+Everything runs in one process and one run, on the held-out test split (realistic mention
+lengths): the default configuration, plain fp32 PyTorch with the same model, and the baseline,
+which feeds texts one at a time through ``transformers`` in fp32. Peak memory of the default
+configuration alone is measured in a fresh child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing
+import random
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models import artifact as artifacts
+from models.corpus import Split, load_split
+from models.e5.cache import ensure_encoder
+from models.encoder import FeatureModel, load_bert, load_tokenizer
+from models.loading import Runtime, ScorerConfig, build_scorer
+from models.quantization import Quantization
+from models.scorer import Score, Scorer, ScoreRequest
+from streams.settings import default_cache_dir
+
+TARGET_RATE, TARGET_RATIO, TARGET_AGREEMENT = 150.0, 3.5, 0.98
+
+
+def rate(score: Callable[[list[str]], object], texts: Sequence[str], batch: int) -> float:
+    """Texts per second over the whole list, after one warm-up batch."""
+    score(list(texts[:batch]))
+    started = time.perf_counter()
+    for i in range(0, len(texts), batch):
+        score(list(texts[i : i + batch]))
+    return len(texts) / (time.perf_counter() - started)
+
+
+def with_hints(scorer: Scorer, langs: dict[str, str]) -> Callable[[list[str]], list[Score]]:
+    return lambda batch: scorer.score([ScoreRequest(t, langs[t]) for t in batch])
+
+
+def baseline(cache_dir: Path) -> Callable[[list[str]], object]:
+    """Plain transformers, fp32, one text per forward pass, same adapted model and heads."""
+    trained = artifacts.load()
+    encoder_dir = ensure_encoder(cache_dir)
+    tokenizer = load_tokenizer(encoder_dir)
+    model = FeatureModel(
+        load_bert(encoder_dir, trained.spec, trained.deltas), trained.spec.feature_layers
+    )
+
+    def run(batch: list[str]) -> object:
+        out = []
+        for text in batch:
+            encoded = tokenizer(trained.spec.prefix + text, return_tensors="pt")
+            with torch.no_grad():
+                features = model(encoded["input_ids"], encoded["attention_mask"])
+            out.append(trained.heads.predict(features.numpy()))
+        return out
+
+    return run
+
+
+def agreement(a: Sequence[Score], b: Sequence[Score]) -> dict[str, float]:
+    n = len(a)
+    same = {
+        "sentiment": sum(x.sentiment == y.sentiment for x, y in zip(a, b, strict=True)) / n,
+        "complaint": sum(x.complaint == y.complaint for x, y in zip(a, b, strict=True)) / n,
+        "category": sum(x.category == y.category for x, y in zip(a, b, strict=True)) / n,
+    }
+    same["all three"] = (
+        sum(
+            (x.sentiment, x.complaint, x.category) == (y.sentiment, y.complaint, y.category)
+            for x, y in zip(a, b, strict=True)
+        )
+        / n
+    )
+    return same
+
+
+def peak_memory_child(
+    config: ScorerConfig, texts: list[str], langs: list[str], out: multiprocessing.Queue[float]
+) -> None:
+    scorer = build_scorer(config)
+    for i in range(0, len(texts), 64):
+        scorer.score(
+            [
+                ScoreRequest(t, lang)
+                for t, lang in zip(texts[i : i + 64], langs[i : i + 64], strict=True)
+            ]
+        )
+    out.put(peak_rss_mib())
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--texts", type=int, default=600, help="test-split texts to time (max 600)")
+    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    examples = load_split(Split.TEST)
+    random.Random(7).shuffle(examples)
+    texts = [ex.text for ex in examples][: args.texts]
+    langs = {ex.text: ex.lang for ex in examples}
+
+    default = ScorerConfig(cache_dir=args.cache_dir)
+    default = dataclasses.replace(
+        default, encoder=dataclasses.replace(default.encoder, threads=args.threads)
+    )
+    fp32 = dataclasses.replace(default, runtime=Runtime.TORCH, quantization=Quantization.NONE)
+    scorers = {"default": build_scorer(default, print), "plain fp32": build_scorer(fp32, print)}
+    tokens = scorers["default"].backend.encoder.tokenize(texts)  # type: ignore[attr-defined]
+    print(
+        f"\n{len(texts)} test-split mentions, {args.threads} threads, "
+        f"mean {statistics.mean(len(t) for t in texts):.0f} characters, "
+        f"{statistics.mean(len(x) for x in tokens):.1f} tokens"
+    )
+    print(f"default: {scorers['default'].model_id}\nfp32:    {scorers['plain fp32'].model_id}\n")
+
+    rates: dict[str, dict[int, float]] = {}
+    for name, scorer in scorers.items():
+        rates[name] = {
+            b: rate(with_hints(scorer, langs), texts if b > 1 else texts[:200], b)
+            for b in (1, 16, 64)
+        }
+    base = rate(baseline(args.cache_dir), texts[:200], 1)
+    detect = rate(lambda batch: [scorers["default"].detector.decide(t) for t in batch], texts, 64)
+
+    print(f"{'texts/s':<34}{'batch 1':>9}{'batch 16':>10}{'batch 64':>10}")
+    for name, r in rates.items():
+        print(f"{name:<34}{r[1]:>9.1f}{r[16]:>10.1f}{r[64]:>10.1f}")
+    print(f"{'baseline (per-text transformers)':<34}{base:>9.1f}")
+    print(f"{'language detection alone':<34}{'':>9}{'':>10}{detect:>10.1f}")
+    ratio = rates["default"][64] / base
+    print(
+        f"\ndefault at batch 64 / baseline: {ratio:.2f}x   "
+        f"default / plain fp32 at batch 64: {rates['default'][64] / rates['plain fp32'][64]:.2f}x"
+    )
+
+    all_texts = [ex.text for ex in examples]
+    requests = [ScoreRequest(ex.text, ex.lang) for ex in examples]
+    same = agreement(scorers["default"].score(requests), scorers["plain fp32"].score(requests))
+    shares = ", ".join(f"{k} {v:.2%}" for k, v in same.items())
+    print(f"label agreement with plain fp32 on the test split ({len(all_texts)} texts): {shares}")
+
+    queue: multiprocessing.Queue[float] = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
+    child = multiprocessing.get_context("spawn").Process(
+        target=peak_memory_child, args=(default, all_texts, [ex.lang for ex in examples], queue)
+    )
+    child.start()
+    child.join()
+    print(
+        f"peak memory (RSS), default configuration alone: {queue.get():.0f} MiB; "
+        f"this whole benchmark process: {peak_rss_mib():.0f} MiB"
+    )
+
+    checks = [
+        (f"default at batch 64 >= {TARGET_RATE:.0f} texts/s", rates["default"][64] >= TARGET_RATE),
+        (f"default >= {TARGET_RATIO}x baseline", ratio >= TARGET_RATIO),
+        (
+            f"agreement >= {TARGET_AGREEMENT:.0%} on every label",
+            min(same.values()) >= TARGET_AGREEMENT,
+        ),
+    ]
+    print()
+    for label, ok in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {label}")
+
+
+if __name__ == "__main__":
+    main()

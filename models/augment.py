@@ -1,0 +1,14 @@
+"""Training-time augmentation: the way real posts drop Polish and Hungarian diacritics."""
+
+from __future__ import annotations
+
+import unicodedata
+
+_NOT_DECOMPOSABLE = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "đ": "d"})
+
+
+def strip_diacritics(text: str) -> str:
+    """``"Zamówienie nie dotarło, ügyfél"`` -> ``"Zamowienie nie dotarlo, ugyfel"``."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_NOT_DECOMPOSABLE))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped)

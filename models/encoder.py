@@ -1,0 +1,185 @@
+"""Feature extraction: the truncated, adapted e5 encoder turned into fixed-size text features."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import nn
+from transformers import AutoTokenizer, BertModel, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
+
+from models import adapters
+from models.batching import plan_buckets
+
+Floats = npt.NDArray[np.float32]
+Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderSpec:
+    """The architecture the heads were trained on; stored beside them."""
+
+    layers: int = 7
+    """Transformer layers kept from multilingual-e5-small (of 12). Measured: 7 adapted layers
+    score within 0.01 macro-F1 of 8 and run 30% faster; 6 lose 0.03."""
+    feature_layers: tuple[int, ...] = (5, 7)
+    """Hidden states (1-based layer numbers) whose mean pools are concatenated."""
+    prefix: str = ""
+
+    def feature_dim(self, hidden: int) -> int:
+        return hidden * len(self.feature_layers)
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderOptions:
+    """Run-time knobs that do not change what the model is."""
+
+    threads: int | None = None
+    """Intra-op threads; None keeps the runtime's default (one per core)."""
+    max_length: int = 128
+    """Tokens per text, special tokens included; longer texts are truncated."""
+    bucketing: bool = True
+    """Sort by length and cut each batch into sub-batches of similar length."""
+    max_batch: int = 64
+    bucket_overhead_tokens: int = 96
+    """Fixed cost of one forward pass, in padded tokens, used to decide bucket cuts."""
+
+
+def quiet_transformers() -> None:
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
+    quiet_transformers()
+    tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(model_dir)
+    return tokenizer
+
+
+def load_bert(
+    model_dir: Path, spec: EncoderSpec, deltas: dict[str, torch.Tensor] | None = None
+) -> BertModel:
+    """The rebuilt encoder cut to ``spec.layers`` layers, with adapter deltas merged in."""
+    quiet_transformers()
+    model = BertModel.from_pretrained(
+        model_dir, add_pooling_layer=False, attn_implementation="eager"
+    )
+    if not 1 <= spec.layers <= len(model.encoder.layer):
+        raise ValueError(f"encoder has {len(model.encoder.layer)} layers, spec wants {spec.layers}")
+    model.encoder.layer = model.encoder.layer[: spec.layers]
+    model.config.num_hidden_layers = spec.layers
+    if deltas:
+        adapters.merge(model, deltas)
+    model.eval()
+    return model
+
+
+class FeatureModel(nn.Module):
+    """``(input_ids, attention_mask) -> features``: mean pools of chosen layers, L2-normalised."""
+
+    def __init__(self, bert: BertModel, feature_layers: Sequence[int]) -> None:
+        super().__init__()
+        self.bert = bert
+        self.feature_layers = tuple(feature_layers)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out = self.bert(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
+        )
+        hidden = out.hidden_states
+        return torch.cat([mean_pool(hidden[k], attention_mask) for k in self.feature_layers], 1)
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+    return nn.functional.normalize(pooled, dim=-1)
+
+
+class Encoder(ABC):
+    """Turns texts into features. Loads once; ``features`` is CPU-bound and blocks.
+
+    Call ``features`` from an executor inside an event loop; it is not safe to call from
+    several threads at once.
+    """
+
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, spec: EncoderSpec, options: EncoderOptions
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.options = options
+        self.pad_id = int(tokenizer.pad_token_id or 0)
+
+    @property
+    @abstractmethod
+    def dim(self) -> int: ...
+
+    @abstractmethod
+    def _run(self, input_ids: Ints, attention_mask: Ints) -> Floats: ...
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        encoded = self.tokenizer(
+            [self.spec.prefix + t for t in texts],
+            truncation=True,
+            max_length=self.options.max_length,
+        )
+        return [list(ids) for ids in encoded["input_ids"]]
+
+    def features(self, texts: Sequence[str]) -> Floats:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokenize(texts)
+        for group in self._groups([len(x) for x in ids]):
+            out[group] = self._run(*self._pad([ids[i] for i in group]))
+        return out
+
+    def _groups(self, lengths: list[int]) -> list[list[int]]:
+        o = self.options
+        if o.bucketing:
+            return plan_buckets(lengths, o.max_batch, o.bucket_overhead_tokens)
+        n = len(lengths)
+        return [list(range(i, min(i + o.max_batch, n))) for i in range(0, n, o.max_batch)]
+
+    def _pad(self, batch: list[list[int]]) -> tuple[Ints, Ints]:
+        width = max(len(x) for x in batch)
+        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, seq in enumerate(batch):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        return ids, mask
+
+
+class TorchEncoder(Encoder):
+    """The fp32 reference: plain PyTorch under ``torch.inference_mode``."""
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        model: FeatureModel,
+        spec: EncoderSpec,
+        options: EncoderOptions,
+    ) -> None:
+        super().__init__(tokenizer, spec, options)
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        self.model = model.eval()
+        self._dim = spec.feature_dim(int(model.bert.config.hidden_size))
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _run(self, input_ids: Ints, attention_mask: Ints) -> Floats:
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
+        result: Floats = out.numpy()
+        return result

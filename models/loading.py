@@ -1,0 +1,106 @@
+"""Assemble a :class:`Scorer` from a config: the one place that knows every model part."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from models import artifact as artifacts
+from models.backends import Backend, E5Backend
+from models.e5.cache import ensure_encoder
+from models.encoder import (
+    Encoder,
+    EncoderOptions,
+    FeatureModel,
+    TorchEncoder,
+    load_bert,
+    load_tokenizer,
+)
+from models.language import DetectionOptions, LanguageDetector
+from models.quantization import Quantization
+from models.scorer import Scorer
+
+Log = Callable[[str], None]
+
+
+class Runtime(StrEnum):
+    ONNX = "onnx"
+    """ONNX Runtime with fused attention (the default)."""
+    TORCH = "torch"
+    """Plain PyTorch fp32: the reference the fast path is checked against."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerConfig:
+    cache_dir: Path
+    runtime: Runtime = Runtime.ONNX
+    quantization: Quantization = Quantization.INT8_ATTENTION
+    encoder: EncoderOptions = field(default_factory=EncoderOptions)
+    artifact_dir: Path = artifacts.PACKAGED
+    detection: DetectionOptions = field(default_factory=DetectionOptions)
+    hf_model_dir: Path | None = None
+    """Use this local Hugging Face sequence-classification model for sentiment."""
+    hf_label_map: tuple[tuple[str, str], ...] = field(default=())
+    """(model label, sentiment) pairs for ``hf_model_dir``."""
+
+    def __post_init__(self) -> None:
+        if self.runtime is Runtime.TORCH and self.quantization is not Quantization.NONE:
+            raise ValueError("the torch runtime is the fp32 reference: use quantization 'none'")
+
+
+def build_scorer(config: ScorerConfig, log: Log = lambda _: None) -> Scorer:
+    """Load (building caches on first use) everything the config names. Blocks for seconds."""
+    backend: Backend = build_e5_backend(config, log)
+    if config.hf_model_dir is not None:
+        from models.hf_backend import HFSequenceClassificationBackend
+
+        backend = HFSequenceClassificationBackend(
+            config.hf_model_dir, dict(config.hf_label_map), fallback=backend
+        )
+    return Scorer(backend, LanguageDetector(config.detection))
+
+
+@functools.lru_cache(maxsize=2)
+def shared_scorer(config: ScorerConfig) -> Scorer:
+    """The process-wide scorer for ``config``: the model is loaded once per process."""
+    return build_scorer(config)
+
+
+def build_e5_backend(config: ScorerConfig, log: Log = lambda _: None) -> E5Backend:
+    trained = artifacts.load(config.artifact_dir)
+    return E5Backend(build_encoder(config, trained, log), trained.heads, _model_id(config, trained))
+
+
+def build_encoder(config: ScorerConfig, trained: artifacts.Artifact, log: Log) -> Encoder:
+    encoder_dir = ensure_encoder(config.cache_dir, log)
+    tokenizer = load_tokenizer(encoder_dir)
+    dim = trained.spec.feature_dim(_hidden_size(encoder_dir))
+
+    def feature_model() -> FeatureModel:
+        bert = load_bert(encoder_dir, trained.spec, trained.deltas)
+        return FeatureModel(bert, trained.spec.feature_layers)
+
+    if config.runtime is Runtime.TORCH:
+        return TorchEncoder(tokenizer, feature_model(), trained.spec, config.encoder)
+    from models.onnx_encoder import OnnxEncoder
+    from models.onnx_export import ensure_onnx, onnx_folder
+
+    identity = {"encoder": encoder_dir.name, "artifact": trained.version}
+    folder = onnx_folder(config.cache_dir, identity, config.quantization)
+    model_file = ensure_onnx(feature_model, folder, config.quantization, log)
+    return OnnxEncoder(tokenizer, model_file, trained.spec, config.encoder, dim)
+
+
+def _hidden_size(encoder_dir: Path) -> int:
+    import json
+
+    return int(json.loads((encoder_dir / "config.json").read_text())["hidden_size"])
+
+
+def _model_id(config: ScorerConfig, trained: artifacts.Artifact) -> str:
+    if config.runtime is Runtime.TORCH:
+        return f"{trained.model_id}/torch-fp32"
+    return f"{trained.model_id}/onnx-{config.quantization.value}"

