@@ -71,7 +71,7 @@ def test_splits_are_disjoint_not_paraphrases(train: list, test: list) -> None:
             continue
         mine = trigrams(ex.text)
         closest = max(len(mine & other) / len(mine | other) for other, _ in index)
-        assert closest < 0.42, ex.text
+        assert closest < 0.45, ex.text
 
 
 def test_complaints_are_negative(train: list, test: list) -> None:
