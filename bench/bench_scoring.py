@@ -55,9 +55,7 @@ def baseline(cache_dir: Path) -> Callable[[list[str]], object]:
     trained = artifacts.load()
     encoder_dir = ensure_encoder(cache_dir)
     tokenizer = load_tokenizer(encoder_dir)
-    model = FeatureModel(
-        load_bert(encoder_dir, trained.spec, trained.deltas), trained.spec.feature_layers
-    )
+    model = FeatureModel(load_bert(encoder_dir, trained.spec, trained.deltas), trained.spec.feature_layers)
 
     def run(batch: list[str]) -> object:
         out = []
@@ -94,10 +92,7 @@ def peak_memory_child(
     scorer = build_scorer(config)
     for i in range(0, len(texts), 64):
         scorer.score(
-            [
-                ScoreRequest(t, lang)
-                for t, lang in zip(texts[i : i + 64], langs[i : i + 64], strict=True)
-            ]
+            [ScoreRequest(t, lang) for t, lang in zip(texts[i : i + 64], langs[i : i + 64], strict=True)]
         )
     out.put(peak_rss_mib())
 
@@ -121,9 +116,7 @@ def main() -> None:
     langs = {ex.text: ex.lang for ex in examples}
 
     default = ScorerConfig(cache_dir=args.cache_dir)
-    default = dataclasses.replace(
-        default, encoder=dataclasses.replace(default.encoder, threads=args.threads)
-    )
+    default = dataclasses.replace(default, encoder=dataclasses.replace(default.encoder, threads=args.threads))
     fp32 = dataclasses.replace(default, runtime=Runtime.TORCH, quantization=Quantization.NONE)
     scorers = {"default": build_scorer(default, print), "plain fp32": build_scorer(fp32, print)}
     tokens = scorers["default"].backend.encoder.tokenize(texts)  # type: ignore[attr-defined]
@@ -137,8 +130,7 @@ def main() -> None:
     rates: dict[str, dict[int, float]] = {}
     for name, scorer in scorers.items():
         rates[name] = {
-            b: rate(with_hints(scorer, langs), texts if b > 1 else texts[:200], b)
-            for b in (1, 16, 64)
+            b: rate(with_hints(scorer, langs), texts if b > 1 else texts[:200], b) for b in (1, 16, 64)
         }
     base = rate(baseline(args.cache_dir), texts[:200], 1)
     detect = rate(lambda batch: [scorers["default"].detector.decide(t) for t in batch], texts, 64)
@@ -160,7 +152,7 @@ def main() -> None:
     shares = ", ".join(f"{k} {v:.2%}" for k, v in same.items())
     print(f"label agreement with plain fp32 on the test split ({len(all_texts)} texts): {shares}")
 
-    queue: multiprocessing.Queue[float] = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
+    queue: multiprocessing.Queue[float] = multiprocessing.get_context("spawn").Queue()
     child = multiprocessing.get_context("spawn").Process(
         target=peak_memory_child, args=(default, all_texts, [ex.lang for ex in examples], queue)
     )

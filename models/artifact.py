@@ -83,9 +83,7 @@ def load(folder: Path = PACKAGED) -> Artifact:
         document = json.loads((folder / METADATA).read_text())
         tensors = load_file(str(folder / TENSORS))
     except FileNotFoundError as exc:
-        raise ArtifactError(
-            f"no trained scorer in {folder}: run 'flarewatch model train' first"
-        ) from exc
+        raise ArtifactError(f"no trained scorer in {folder}: run 'flarewatch model train' first") from exc
     if document.get("schema_version") != SCHEMA_VERSION:
         raise ArtifactError(f"{folder / METADATA}: unsupported schema_version")
     encoder = document["encoder"]

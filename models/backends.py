@@ -27,9 +27,7 @@ class E5Backend:
 
     def __init__(self, encoder: Encoder, heads: Heads, model_id: str) -> None:
         if encoder.dim != heads.feature_dim:
-            raise ValueError(
-                f"encoder gives {encoder.dim} features, heads expect {heads.feature_dim}"
-            )
+            raise ValueError(f"encoder gives {encoder.dim} features, heads expect {heads.feature_dim}")
         self.encoder = encoder
         self.heads = heads
         self._model_id = model_id

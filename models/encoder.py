@@ -62,14 +62,10 @@ def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_bert(
-    model_dir: Path, spec: EncoderSpec, deltas: dict[str, torch.Tensor] | None = None
-) -> BertModel:
+def load_bert(model_dir: Path, spec: EncoderSpec, deltas: dict[str, torch.Tensor] | None = None) -> BertModel:
     """The rebuilt encoder cut to ``spec.layers`` layers, with adapter deltas merged in."""
     quiet_transformers()
-    model = BertModel.from_pretrained(
-        model_dir, add_pooling_layer=False, attn_implementation="eager"
-    )
+    model = BertModel.from_pretrained(model_dir, add_pooling_layer=False, attn_implementation="eager")
     if not 1 <= spec.layers <= len(model.encoder.layer):
         raise ValueError(f"encoder has {len(model.encoder.layer)} layers, spec wants {spec.layers}")
     model.encoder.layer = model.encoder.layer[: spec.layers]
@@ -89,9 +85,7 @@ class FeatureModel(nn.Module):
         self.feature_layers = tuple(feature_layers)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = self.bert(
-            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
-        )
+        out = self.bert(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
         hidden = out.hidden_states
         return torch.cat([mean_pool(hidden[k], attention_mask) for k in self.feature_layers], 1)
 

@@ -99,9 +99,7 @@ def _top(scores: dict[str, float]) -> str:
 
 
 def render(reports: dict[str, LanguageReport]) -> str:
-    lines = [
-        f"{'lang':<5}{'n':>5}{'sent.acc':>10}{'sent.F1':>9}{'compl.F1':>10}{'cat.acc':>9}{'cat.e2e':>9}"
-    ]
+    lines = [f"{'lang':<5}{'n':>5}{'sent.acc':>10}{'sent.F1':>9}{'compl.F1':>10}{'cat.acc':>9}{'cat.e2e':>9}"]
     for lang, r in reports.items():
         lines.append(
             f"{lang:<5}{r.size:>5}{r.sentiment_accuracy:>10.3f}{r.sentiment_macro_f1:>9.3f}"

@@ -38,9 +38,7 @@ class HFSequenceClassificationBackend:
         max_batch: int = 32,
     ) -> None:
         if not (model_dir / "config.json").is_file():
-            raise BackendConfigError(
-                f"{model_dir} is not a Hugging Face model folder (no config.json)"
-            )
+            raise BackendConfigError(f"{model_dir} is not a Hugging Face model folder (no config.json)")
         quiet_transformers()
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         self.model = AutoModelForSequenceClassification.from_pretrained(
@@ -62,14 +60,11 @@ class HFSequenceClassificationBackend:
         names = [id2label[i] for i in range(len(id2label))]
         unmapped = [n for n in names if n not in label_map]
         if unmapped:
-            raise BackendConfigError(
-                f"label map has no entry for model labels: {', '.join(unmapped)}"
-            )
+            raise BackendConfigError(f"label map has no entry for model labels: {', '.join(unmapped)}")
         unknown = {v for v in label_map.values() if v not in {s.value for s in SENTIMENTS}}
         if unknown:
             raise BackendConfigError(
-                "label map targets must be negative/neutral/positive, got: "
-                + ", ".join(sorted(unknown))
+                "label map targets must be negative/neutral/positive, got: " + ", ".join(sorted(unknown))
             )
         return [Sentiment(label_map[n]) for n in names]
 

@@ -71,8 +71,7 @@ class LanguageDetector:
         if missing:
             raise ValueError(f"supported languages missing from candidates: {sorted(missing)}")
         languages = [
-            Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper()))
-            for c in options.candidates
+            Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in options.candidates
         ]
         builder = LanguageDetectorBuilder.from_languages(*languages)
         if not options.high_accuracy:
@@ -115,9 +114,7 @@ class LanguageDetector:
         top, _ = ranked[0]
         if top in self.options.supported:
             return LanguageDecision(top)
-        best = max(
-            (r for r in ranked if r[0] in self.options.supported), key=lambda r: r[1], default=None
-        )
+        best = max((r for r in ranked if r[0] in self.options.supported), key=lambda r: r[1], default=None)
         if best is not None and best[1] >= self.options.mixed_threshold:
             return LanguageDecision(best[0])
         return LanguageDecision(top, f"unsupported language '{top}'")

@@ -44,9 +44,7 @@ class Confusion:
 
     def render(self) -> str:
         width = max(8, *(len(x) for x in self.labels)) + 1
-        head = "true \\ pred".ljust(width) + "".join(
-            x[: width - 1].rjust(width) for x in self.labels
-        )
+        head = "true \\ pred".ljust(width) + "".join(x[: width - 1].rjust(width) for x in self.labels)
         rows = [
             name.ljust(width) + "".join(str(v).rjust(width) for v in row)
             for name, row in zip(self.labels, self.counts, strict=True)

@@ -24,9 +24,7 @@ FILE = "model.onnx"
 def onnx_folder(cache_dir: Path, identity: dict[str, str], scheme: Quantization) -> Path:
     import onnxruntime
 
-    key = dict(
-        identity, quantization=scheme.value, ort=onnxruntime.__version__, torch=torch.__version__
-    )
+    key = dict(identity, quantization=scheme.value, ort=onnxruntime.__version__, torch=torch.__version__)
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return cache_dir / "onnx" / f"{scheme.value}-{digest}"
 

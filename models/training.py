@@ -101,9 +101,7 @@ class _Trainer:
         spec = config.spec
         self.tokenizer = load_tokenizer(encoder_dir)
         bert = load_bert(encoder_dir, spec)
-        self.lora = adapters.attach(
-            bert, config.first_adapted_layer, config.rank, 2.0 * config.rank
-        )
+        self.lora = adapters.attach(bert, config.first_adapted_layer, config.rank, 2.0 * config.rank)
         self.model = FeatureModel(bert, spec.feature_layers)
         dim = spec.feature_dim(int(bert.config.hidden_size))
         self.stance_head = nn.Linear(dim, len(STANCES))
@@ -125,9 +123,7 @@ class _Trainer:
         self.stance_index = {s: i for i, s in enumerate(STANCES)}
         self.category_index = {c: i for i, c in enumerate(CATEGORIES)}
 
-    def epoch(
-        self, epoch: int, data: list[Example], order: np.random.Generator
-    ) -> dict[str, float]:
+    def epoch(self, epoch: int, data: list[Example], order: np.random.Generator) -> dict[str, float]:
         size = self.config.batch_size
         steps = math.ceil(len(data) / size)
         if self.schedule is None:

@@ -174,9 +174,7 @@ def _shape(name: str, count: int, config: E5Config) -> tuple[int, ...]:
         "fo.w": (h, ff),
     }
     suffix = name if name.startswith("emb.") else name.split(".", 1)[1]
-    shape = matrices.get(
-        suffix, (h, h) if suffix.endswith(".w") and "ln" not in suffix else (count,)
-    )
+    shape = matrices.get(suffix, (h, h) if suffix.endswith(".w") and "ln" not in suffix else (count,))
     if int(np.prod(shape)) != count:
         raise E5FormatError(f"tensor {name}: {count} values do not fit shape {shape}")
     return shape

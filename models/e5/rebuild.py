@@ -117,9 +117,7 @@ def _normalizer(mapping: dict[int, str]) -> normalizers.Normalizer:
     """
     dropped = sorted(cp for cp, out in mapping.items() if out == "")
     spaces = sorted(
-        cp
-        for cp, out in mapping.items()
-        if out == " " and unicodedata.normalize("NFKC", chr(cp)) != " "
+        cp for cp, out in mapping.items() if out == " " and unicodedata.normalize("NFKC", chr(cp)) != " "
     )
     steps: list[normalizers.Normalizer] = []
     if dropped:
