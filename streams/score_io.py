@@ -31,15 +31,11 @@ class LineError:
 def parse_line(raw: bytes, line: int) -> ScoreInput | LineError | None:
     """Decode one input line; None for a blank line (skipped, as JSON Lines readers do)."""
     if len(raw) > MAX_LINE_BYTES:
-        return LineError(
-            line, f"line is {len(raw)} bytes, more than the {MAX_LINE_BYTES}-byte limit"
-        )
+        return LineError(line, f"line is {len(raw)} bytes, more than the {MAX_LINE_BYTES}-byte limit")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return LineError(
-            line, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start})"
-        )
+        return LineError(line, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start})")
     if not text.strip():
         return None
     try:
@@ -87,9 +83,7 @@ def render(ident: str | int, score: Score) -> str:
             "sentiment": score.sentiment,
             "sentiment_scores": {k: round(v, 4) for k, v in score.sentiment_scores.items()},
             "complaint": score.complaint,
-            "complaint_score": None
-            if score.complaint_score is None
-            else round(score.complaint_score, 4),
+            "complaint_score": None if score.complaint_score is None else round(score.complaint_score, 4),
             "category": score.category.value if score.category else None,
             "model": score.model,
         },

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.language import DEFAULT_CANDIDATES
@@ -54,6 +54,89 @@ class ScoringSettings(BaseModel):
         return value
 
 
+class KafkaSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    """Comma-separated host:port list."""
+    topic_prefix: str = Field(default="flarewatch", pattern=r"^[A-Za-z0-9._-]+$")
+    partitions: int = Field(default=4, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=16)
+    group_id: str = Field(default="flarewatch-worker", pattern=r"^[A-Za-z0-9._-]+$")
+    """Faust application id: consumer group and internal topic names derive from it."""
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    session_timeout_s: float = Field(default=30.0, gt=0)
+    heartbeat_interval_s: float = Field(default=3.0, gt=0)
+
+    @property
+    def servers(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+
+class ElasticsearchSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = "http://127.0.0.1:9200"
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    ca_certs: Path | None = None
+    verify_certs: bool = True
+    index_prefix: str = Field(default="flarewatch", pattern=r"^[a-z0-9._-]+$")
+    shards: int = Field(default=1, ge=1, le=64)
+    replicas: int = Field(default=0, ge=0, le=8)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class WorkerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score_batch: int = Field(default=64, ge=1, le=1024)
+    score_batch_timeout_s: float = Field(default=0.5, gt=0)
+    index_batch: int = Field(default=500, ge=1, le=10_000)
+    index_batch_timeout_s: float = Field(default=1.0, gt=0)
+    max_message_bytes: int = Field(default=256 * 1024, ge=1024)
+    dlq_max_invalid_ratio: float = Field(default=0.5, gt=0, le=1)
+    dlq_window: int = Field(default=200, ge=1)
+    dlq_min_messages: int = Field(default=50, ge=1)
+    dlq_max_consecutive: int = Field(default=100, ge=1)
+    web_bind: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    data_dir: Path = Path(".flarewatch/worker")
+
+
+class DetectorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    baseline_windows: int = Field(default=24, ge=1, le=24 * 14)
+    min_history: int = Field(default=6, ge=1)
+    z: float = Field(default=3.0, gt=0)
+    min_count: int = Field(default=8, ge=1)
+    min_ratio: float = Field(default=2.0, ge=1)
+
+
+class BrandSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    """The id mentions carry in their ``brand`` field."""
+    display_name: str | None = None
+    terms: tuple[str, ...] = Field(min_length=1)
+    """Words, handles and hashtags that count as a mention of the brand."""
+
+    @field_validator("terms")
+    @classmethod
+    def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not t.strip() for t in value):
+            raise ValueError("terms must not be empty strings")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FLAREWATCH_",
@@ -66,6 +149,21 @@ class Settings(BaseSettings):
     config_file: ClassVar[Path | None] = None
 
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    detector: DetectorSettings = Field(default_factory=DetectorSettings)
+    brands: tuple[BrandSettings, ...] = ()
+    """Monitored brands. Empty: accept mentions of any brand (development)."""
+
+    @field_validator("brands")
+    @classmethod
+    def _unique_brands(cls, value: tuple[BrandSettings, ...]) -> tuple[BrandSettings, ...]:
+        names = [b.name for b in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"brand names must be unique: {', '.join(duplicates)}")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -109,7 +207,6 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return cls(**overrides)
     except ValidationError as exc:
         problems = [
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         ]
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from exc

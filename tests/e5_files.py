@@ -53,9 +53,7 @@ def tensors(rng: np.random.Generator) -> dict[str, tuple[int, np.ndarray]]:
 def write(path: Path, seed: int = 0, magic: bytes = b"E5S1") -> dict[str, tuple[int, np.ndarray]]:
     rng = np.random.default_rng(seed)
     values = tensors(rng)
-    head = magic + struct.pack(
-        "<I7ifi", 1, HIDDEN, LAYERS, HEADS, FF, VOCAB + 21, MAXPOS, TYPES, 1e-12, 32
-    )
+    head = magic + struct.pack("<I7ifi", 1, HIDDEN, LAYERS, HEADS, FF, VOCAB + 21, MAXPOS, TYPES, 1e-12, 32)
     blob = b"".join(p.encode() for p in PIECES)
     offsets = np.cumsum([0] + [len(p.encode()) for p in PIECES]).astype("<u4")
     vocab = struct.pack("<5iQ", len(PIECES), 0, 2, 1, 3, len(blob)) + offsets.tobytes()
@@ -66,8 +64,7 @@ def write(path: Path, seed: int = 0, magic: bytes = b"E5S1") -> dict[str, tuple[
     )
     norm = struct.pack("<iI", len(norm_entries), len(table)) + table
     payloads = [
-        (n, d, quantize_q4_0(v) if d else v.astype("<f4").tobytes(), v.size)
-        for n, (d, v) in values.items()
+        (n, d, quantize_q4_0(v) if d else v.astype("<f4").tobytes(), v.size) for n, (d, v) in values.items()
     ]
     directory_size = 4 + sum(2 + len(n) + 1 + 4 + 16 for n, *_ in payloads)
     offset = len(head) + len(vocab) + len(norm) + directory_size

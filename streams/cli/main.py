@@ -11,8 +11,13 @@ from models.artifact import ArtifactError
 from models.e5.cache import EncoderUnavailable
 from models.hf_backend import BackendConfigError
 from streams.cli.context import AppContext
+from streams.cli.demo import demo, up
+from streams.cli.init import init
 from streams.cli.model import model
+from streams.cli.replay import replay
 from streams.cli.score import score
+from streams.cli.search import alerts, search
+from streams.cli.worker import worker
 from streams.settings import SettingsError
 
 EXPECTED_ERRORS = (SettingsError, EncoderUnavailable, ArtifactError, BackendConfigError, OSError)
@@ -33,6 +38,13 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 
 cli.add_command(score)
 cli.add_command(model)
+cli.add_command(worker)
+cli.add_command(init)
+cli.add_command(replay)
+cli.add_command(demo)
+cli.add_command(up)
+cli.add_command(search)
+cli.add_command(alerts)
 
 
 def main(argv: list[str] | None = None) -> None:

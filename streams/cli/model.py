@@ -38,9 +38,7 @@ def build(app: AppContext) -> None:
 @click.option(
     "--split", type=click.Choice([s.value for s in corpus.Split]), default="test", show_default=True
 )
-@click.option(
-    "--runtime", type=click.Choice(["onnx", "torch"]), help="onnx (default) or torch (fp32)."
-)
+@click.option("--runtime", type=click.Choice(["onnx", "torch"]), help="onnx (default) or torch (fp32).")
 @click.option("--detect-language", is_flag=True, help="Ignore the corpus language and detect it.")
 @click.option(
     "--json",
@@ -63,9 +61,7 @@ def evaluate_command(
     artifact: Path | None,
 ) -> None:
     """Per-language accuracy, macro-F1, complaint F1, category accuracy and confusion matrices."""
-    overrides = scoring_overrides(
-        runtime=runtime, quantization="none" if runtime == "torch" else None
-    )
+    overrides = scoring_overrides(runtime=runtime, quantization="none" if runtime == "torch" else None)
     config = scorer_config(app.settings(**overrides))
     if artifact is not None:
         config = dataclasses.replace(config, artifact_dir=artifact)
@@ -87,9 +83,7 @@ def _evaluate(config: object, split: corpus.Split, detect: bool) -> tuple[str, d
     log(f"scoring {len(examples)} {split.value} examples with {scorer.model_id}")
     scores = scorer.score([ScoreRequest(ex.text, None if detect else ex.lang) for ex in examples])
     reports = evaluate(examples, scores)
-    header = f"model {scorer.model_id}, split {split.value}" + (
-        " (languages detected)" if detect else ""
-    )
+    header = f"model {scorer.model_id}, split {split.value}" + (" (languages detected)" if detect else "")
     return header + "\n\n" + render(reports), {
         "model": scorer.model_id,
         "split": split.value,
@@ -105,9 +99,7 @@ def _evaluate(config: object, split: corpus.Split, detect: bool) -> tuple[str, d
     show_default=True,
     help="Folder for the trained artifact and its evaluation report.",
 )
-@click.option(
-    "--epochs", type=click.IntRange(1, 50), default=TrainConfig().epochs, show_default=True
-)
+@click.option("--epochs", type=click.IntRange(1, 50), default=TrainConfig().epochs, show_default=True)
 @click.option("--seed", type=int, default=TrainConfig().seed, show_default=True)
 @click.option("--no-augment", is_flag=True, help="Train without the diacritic-free copies.")
 @click.pass_obj

@@ -20,14 +20,10 @@ _BAD_INPUT_REASONS = ("empty text",)
 
 
 @click.command()
-@click.argument(
-    "file", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
-)
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--threads", type=click.IntRange(1, 256), help="Inference threads.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), help="Texts per model call.")
-@click.option(
-    "--runtime", type=click.Choice(["onnx", "torch"]), help="onnx (default) or torch (fp32)."
-)
+@click.option("--runtime", type=click.Choice(["onnx", "torch"]), help="onnx (default) or torch (fp32).")
 @click.pass_obj
 def score(
     app: AppContext,

@@ -60,9 +60,7 @@ MAPPING = {"NEG": "negative", "NEU": "neutral", "POS": "positive"}
 
 
 def test_label_map_and_fallback(tmp_path: Path) -> None:
-    backend = HFSequenceClassificationBackend(
-        save_classifier(tmp_path, winner=2), MAPPING, FixedBackend()
-    )
+    backend = HFSequenceClassificationBackend(save_classifier(tmp_path, winner=2), MAPPING, FixedBackend())
     (pred,) = backend.predict(["abc"])
     assert pred.sentiment is Sentiment.POSITIVE
     assert pred.sentiment_scores["positive"] > 0.95
@@ -72,22 +70,14 @@ def test_label_map_and_fallback(tmp_path: Path) -> None:
 
 
 def test_negative_keeps_the_fallback_complaint(tmp_path: Path) -> None:
-    backend = HFSequenceClassificationBackend(
-        save_classifier(tmp_path, winner=0), MAPPING, FixedBackend()
-    )
+    backend = HFSequenceClassificationBackend(save_classifier(tmp_path, winner=0), MAPPING, FixedBackend())
     (pred,) = backend.predict(["ab c"])
-    assert (
-        pred.sentiment is Sentiment.NEGATIVE
-        and pred.complaint
-        and pred.category is Category.DELIVERY
-    )
+    assert pred.sentiment is Sentiment.NEGATIVE and pred.complaint and pred.category is Category.DELIVERY
 
 
 def test_two_labels_can_map_to_one_sentiment(tmp_path: Path) -> None:
     mapping = {"NEG": "negative", "NEU": "positive", "POS": "positive"}
-    backend = HFSequenceClassificationBackend(
-        save_classifier(tmp_path, winner=1), mapping, FixedBackend()
-    )
+    backend = HFSequenceClassificationBackend(save_classifier(tmp_path, winner=1), mapping, FixedBackend())
     (pred,) = backend.predict(["abc"])
     assert pred.sentiment_scores["neutral"] == 0.0
     assert pred.sentiment is Sentiment.POSITIVE
@@ -96,9 +86,7 @@ def test_two_labels_can_map_to_one_sentiment(tmp_path: Path) -> None:
 def test_configuration_errors(tmp_path: Path) -> None:
     folder = save_classifier(tmp_path, winner=0)
     with pytest.raises(BackendConfigError, match="no entry for model labels: POS"):
-        HFSequenceClassificationBackend(
-            folder, {"NEG": "negative", "NEU": "neutral"}, FixedBackend()
-        )
+        HFSequenceClassificationBackend(folder, {"NEG": "negative", "NEU": "neutral"}, FixedBackend())
     with pytest.raises(BackendConfigError, match="got: angry"):
         HFSequenceClassificationBackend(folder, {**MAPPING, "NEG": "angry"}, FixedBackend())
     with pytest.raises(BackendConfigError, match="not a Hugging Face model folder"):

@@ -65,9 +65,7 @@ def test_texts_without_words(detector: LanguageDetector) -> None:
 
 
 def test_mixed_text_with_a_supported_language_is_scored(detector: LanguageDetector) -> None:
-    decision = detector.decide(
-        "do you ship to Germany? Lieferung nach München possible or only UK?"
-    )
+    decision = detector.decide("do you ship to Germany? Lieferung nach München possible or only UK?")
     assert decision == LanguageDecision("en")
 
 

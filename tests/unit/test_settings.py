@@ -45,12 +45,8 @@ def test_every_problem_is_listed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         assert field in message
 
 
-@pytest.mark.parametrize(
-    ("content", "message"), [("scoring: [", "not valid YAML"), ("- 1\n", "mapping")]
-)
-def test_bad_yaml(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: str, message: str
-) -> None:
+@pytest.mark.parametrize(("content", "message"), [("scoring: [", "not valid YAML"), ("- 1\n", "mapping")])
+def test_bad_yaml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: str, message: str) -> None:
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "c.yaml"
     config.write_text(content)

@@ -1,0 +1,131 @@
+"""``flarewatch search`` and ``flarewatch alerts``: read what landed, without Kibana."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from elasticsearch import Elasticsearch
+
+from models.labels import CATEGORIES
+from streams.cli.context import AppContext, log
+from streams.search.client import layout, sync_client
+from streams.search.queries import MentionFilter, alert_query, format_mention, mention_query
+from streams.settings import Settings
+
+DEMO_DIR = Path(".flarewatch/demo")
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not a date or time like 2026-11-19 or 2026-11-19T14:00"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def connect(settings: Settings, data_dir: Path | None) -> Iterator[tuple[Elasticsearch, Settings]]:
+    """The configured cluster, or the embedded search server on a demo's data folder."""
+    if data_dir is None:
+        client = sync_client(settings.elasticsearch)
+        if client.ping() or not (DEMO_DIR / "search").is_dir():
+            with client:
+                yield client, settings
+            return
+        log(f"{settings.elasticsearch.url} does not answer; reading the demo data in {DEMO_DIR}")
+        data_dir = DEMO_DIR
+    if not (data_dir / "search").is_dir():
+        raise click.UsageError(f"{data_dir} holds no search data (run flarewatch demo first)")
+    from streams.embedded import EmbeddedServers
+
+    servers = EmbeddedServers(data_dir).start_search_only()
+    try:
+        local = settings.model_copy(
+            update={"elasticsearch": settings.elasticsearch.model_copy(update={"url": servers.search_url})}
+        )
+        with sync_client(local.elasticsearch) as client:
+            yield client, local
+    finally:
+        servers.stop()
+
+
+@click.command()
+@click.argument("query", default="")
+@click.option("--brand")
+@click.option("--complaints", is_flag=True, help="Only complaints.")
+@click.option("--sentiment", type=click.Choice(["negative", "neutral", "positive", "unscored"]))
+@click.option("--category", type=click.Choice([c.value for c in CATEGORIES]))
+@click.option("--lang")
+@click.option("--since", help="From this time (UTC unless given), e.g. 2026-11-19T13:00.")
+@click.option("--until", help="Before this time.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document per line.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Search a demo's data folder (starts its search server for the query).",
+)
+@click.pass_obj
+def search(
+    app: AppContext,
+    query: str,
+    brand: str | None,
+    complaints: bool,
+    sentiment: str | None,
+    category: str | None,
+    lang: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+    data_dir: Path | None,
+) -> None:
+    """Search indexed mentions: full text (diacritics optional) plus filters, newest first."""
+    flt = MentionFilter(query, brand, complaints, sentiment, category, lang, _when(since), _when(until))
+    with connect(app.settings(), data_dir) as (client, settings):
+        result = client.search(
+            index=layout(settings.elasticsearch).mentions,
+            query=mention_query(flt),
+            size=limit,
+            sort=[{"@timestamp": "desc"}],
+            track_total_hits=True,
+        )
+    hits = result["hits"]["hits"]
+    if as_json:
+        for hit in hits:
+            click.echo(json.dumps({"_id": hit["_id"], **hit["_source"]}, ensure_ascii=False))
+        return
+    click.echo(f"{result['hits']['total']['value']} mentions match; newest {len(hits)}:")
+    for hit in hits:
+        click.echo(format_mention(hit))
+
+
+@click.command()
+@click.option("--brand")
+@click.option("--since", help="Alerts for windows from this time on.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def alerts(app: AppContext, brand: str | None, since: str | None, limit: int, data_dir: Path | None) -> None:
+    """List spike alerts, newest first."""
+    with connect(app.settings(), data_dir) as (client, settings):
+        result = client.search(
+            index=layout(settings.elasticsearch).alerts,
+            query=alert_query(brand, _when(since)),
+            size=limit,
+            sort=[{"@timestamp": "desc"}],
+        )
+    hits = result["hits"]["hits"]
+    if not hits:
+        click.echo("no alerts")
+    for hit in hits:
+        click.echo(f"{hit['_source']['@timestamp'][:16].replace('T', ' ')} UTC  {hit['_source']['message']}")

@@ -1,0 +1,283 @@
+"""``flarewatch demo`` and ``flarewatch up``: the whole pipeline on one machine.
+
+Starts the embedded broker and search server, creates topics and indices, runs the worker as a
+child process, optionally replays the bundled sample stream, and shows live progress and alerts
+until the sample is indexed (``--once``) or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from elasticsearch import Elasticsearch
+
+from streams.embedded import Child, EmbeddedServers, free_port
+from streams.metrics import Metric
+from streams.records import Alert
+from streams.search.client import layout, sync_client
+from streams.settings import Settings, load_settings
+
+SAMPLE = Path(__file__).parent / "sample" / "mentions.jsonl"
+DEMO_CONFIG = Path(__file__).parent / "sample" / "demo.yaml"
+Log = Callable[[str], None]
+
+
+class DemoError(RuntimeError):
+    """The demo could not finish; the message says what failed and where its log is."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    data_dir: Path
+    sample: Path | None = SAMPLE
+    """None: do not replay anything (``flarewatch up``)."""
+    once: bool = False
+    rate: float | None = None
+    speedup: float | None = None
+    kafka_port: int = 0
+    search_port: int = 0
+    idle_timeout_s: float = 300.0
+
+
+@dataclass
+class Status:
+    sent: int = 0
+    total: int = 0
+    replay_done: bool = False
+    replay_error: BaseException | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    indexed: int = 0
+    alerts: dict[str, Alert] = field(default_factory=dict)
+
+    def m(self, metric: Metric) -> float:
+        return self.metrics.get(metric.value, 0.0)
+
+
+def effective_settings(base: Settings, servers: EmbeddedServers, data_dir: Path, demo: bool) -> Settings:
+    """The user's settings pointed at the embedded servers (and, for the demo, its brands)."""
+    extra: dict[str, Any] = {}
+    if demo and not base.brands:
+        extra = yaml.safe_load(DEMO_CONFIG.read_text())
+    return base.model_copy(
+        update={
+            "kafka": base.kafka.model_copy(
+                update={
+                    "bootstrap_servers": servers.bootstrap,
+                    "replication_factor": 1,
+                    "session_timeout_s": 6.0,
+                    "heartbeat_interval_s": 1.0,
+                }
+            ),
+            "elasticsearch": base.elasticsearch.model_copy(update={"url": servers.search_url, "replicas": 0}),
+            "worker": base.worker.model_copy(
+                update={"web_port": free_port(), "data_dir": data_dir / "worker"}
+            ),
+            **(
+                {
+                    "brands": load_settings(None, brands=extra["brands"]).brands,
+                    "detector": base.detector.model_copy(update=extra["detector"]),
+                }
+                if extra
+                else {}
+            ),
+        }
+    )
+
+
+def write_config(settings: Settings, path: Path) -> Path:
+    data = settings.model_dump(mode="json", exclude_defaults=True)
+    for section in ("kafka", "elasticsearch"):  # secrets stay in the environment the child inherits
+        for key in ("sasl_password", "password", "api_key"):
+            data.get(section, {}).pop(key, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def start_worker(config: Path, data_dir: Path) -> Child:
+    log_path = data_dir / "logs" / "worker.log"
+    log_file = log_path.open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streams", "--config", str(config), "worker", "--loglevel", "info"],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return Child("worker", process, log_path, log_file)
+
+
+def worker_metrics(port: int) -> dict[str, float]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition(" ")
+            values[name] = float(value)
+    return values
+
+
+class Demo:
+    def __init__(self, base: Settings, options: DemoOptions, log: Log, out: Callable[[str], None]) -> None:
+        self.base, self.options, self.log, self.out = base, options, log, out
+        self.status = Status()
+        self.servers = EmbeddedServers(options.data_dir, log, options.kafka_port, options.search_port)
+        self.worker: Child | None = None
+        self.settings: Settings | None = None
+        self.live = sys.stderr.isatty()
+        self.shown = 0.0
+
+    def run(self) -> Status:
+        try:
+            self._start()
+            return self._watch()
+        finally:
+            self._stop()
+
+    def _start(self) -> None:
+        from streams.cli.worker import prepare
+
+        self.servers.start()
+        settings = effective_settings(
+            self.base, self.servers, self.options.data_dir, self.options.sample is not None
+        )
+        self.settings = settings
+        prepare(settings)
+        config = write_config(settings, self.options.data_dir / "flarewatch.yaml")
+        self.worker = start_worker(config, self.options.data_dir)
+        self.log(f"worker started (log: {self.worker.log_path}); settings in {config}")
+        if self.options.sample is not None:
+            threading.Thread(target=self._replay, args=(settings, self.options.sample), daemon=True).start()
+        else:
+            self.out(
+                f"ready: publish raw mentions to {settings.kafka.topic_prefix}.mentions.raw on "
+                f"{settings.kafka.bootstrap_servers}; search at {settings.elasticsearch.url}. Ctrl-C stops."
+            )
+
+    def _replay(self, settings: Settings, sample: Path) -> None:
+        from streams.collectors.files import count_lines
+        from streams.collectors.replay import Pace, Replay
+        from streams.kafka_admin import cluster_id
+        from streams.kafka_clients import kafka_python_config
+        from streams.topics import Topics
+
+        try:
+            self.status.total = count_lines(sample)
+            replay = Replay(
+                kafka_python_config(settings.kafka),
+                Topics(settings.kafka.topic_prefix).raw,
+                cluster_id(settings.kafka),
+                self.log,
+                progress=False,
+            )
+            try:
+                report = replay.run(
+                    sample,
+                    self.options.data_dir / "replay" / f"{sample.name}.json",
+                    Pace(self.options.rate, self.options.speedup),
+                    on_sent=lambda n: setattr(self.status, "sent", n),
+                )
+            finally:
+                replay.close()
+            self.status.sent = report.sent + report.skipped
+        except BaseException as exc:  # reported by the watch loop
+            self.status.replay_error = exc
+        finally:
+            self.status.replay_done = True
+
+    def _watch(self) -> Status:
+        assert self.settings is not None and self.worker is not None
+        with sync_client(self.settings.elasticsearch) as search:
+            last_change, last_key = time.monotonic(), None
+            while True:
+                time.sleep(1.0)
+                self.servers.check()
+                if not self.worker.alive():
+                    raise DemoError(
+                        f"the worker stopped (log: {self.worker.log_path}):\n{self.worker.tail()}"
+                    )
+                if self.status.replay_error is not None:
+                    raise DemoError(f"replay failed: {self.status.replay_error}")
+                self._poll(search)
+                self.out_status()
+                key = (
+                    self.status.sent,
+                    tuple(sorted(self.status.metrics.items())),
+                    self.status.indexed,
+                )
+                if key != last_key:
+                    last_change, last_key = time.monotonic(), key
+                if self.options.once and self._settled():
+                    return self.status
+                if self.options.once and time.monotonic() - last_change > self.options.idle_timeout_s:
+                    raise DemoError(
+                        f"no progress for {self.options.idle_timeout_s:.0f}s "
+                        f"(worker log: {self.worker.log_path})"
+                    )
+
+    def _poll(self, search: Elasticsearch) -> None:
+        assert self.settings is not None
+        self.status.metrics = worker_metrics(self.settings.worker.web_port) or self.status.metrics
+        names = layout(self.settings.elasticsearch)
+        try:
+            self.status.indexed = int(search.count(index=names.mentions)["count"])
+            hits = search.search(index=names.alerts, size=100, sort=[{"@timestamp": "asc"}])["hits"]["hits"]
+        except Exception:  # the search server may be busy for a moment; try again next second
+            return
+        from streams.demo_alerts import alert_from_document, announce
+
+        for hit in hits:
+            if hit["_id"] not in self.status.alerts:
+                alert = alert_from_document(hit["_source"])
+                self.status.alerts[hit["_id"]] = alert
+                self.out(announce(alert, self.settings))
+
+    def _settled(self) -> bool:
+        s = self.status
+        if not s.replay_done or not s.metrics:
+            return False
+        consumed = s.m(Metric.RECEIVED) >= s.sent
+        indexed = s.m(Metric.INDEXED) + s.m(Metric.INDEX_REJECTED) >= s.m(Metric.SCORED) + s.m(
+            Metric.UNSCORED
+        )
+        detected = s.m(Metric.DETECTOR_EVENTS) >= s.m(Metric.NEGATIVE)
+        alerted = s.m(Metric.ALERTS) >= s.m(Metric.ALERTS_FIRED) and len(s.alerts) >= s.m(Metric.ALERTS_FIRED)
+        return consumed and indexed and detected and alerted
+
+    def out_status(self) -> None:
+        now = time.monotonic()
+        if not self.live and now - self.shown < 10.0:
+            return
+        self.shown = now
+        s = self.status
+        total = f"/{s.total:,}" if s.total else ""
+        scored = int(s.m(Metric.SCORED) + s.m(Metric.UNSCORED))
+        dead = int(s.m(Metric.DEAD_LETTERS))
+        line = (
+            f"replayed {s.sent:,}{total} | scored {scored:,} | indexed {s.indexed:,} "
+            f"| dead letters {dead:,} | alerts {len(s.alerts)}"
+        )
+        if self.live:
+            sys.stderr.write("\r\x1b[K" + line)
+            sys.stderr.flush()
+        else:
+            self.log(line)
+
+    def _stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop(signal.SIGTERM, timeout=30)
+        self.servers.stop()

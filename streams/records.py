@@ -1,0 +1,191 @@
+"""The wire contract: versioned, frozen records that travel between components as JSON.
+
+Every record carries ``schema_version``; timestamps are timezone-aware UTC. Identity is
+deterministic: a mention is ``platform:native_id`` everywhere (Kafka key material, Elasticsearch
+``_id``), so replays and retries overwrite instead of duplicating.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Final, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION: Final = 1
+MAX_TEXT_CHARS = 20_000
+
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must include a timezone (use Z or +00:00)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+class Platform(StrEnum):
+    FACEBOOK = "facebook"
+    MESSENGER = "messenger"
+    X = "x"
+    INSTAGRAM = "instagram"
+    FORUM = "forum"
+    REVIEW = "review"
+    NEWS = "news"
+    OTHER = "other"
+
+
+class Source(StrEnum):
+    ADDRESSED = "addressed"
+    """Posted on the brand's own page or sent to it: comments, messages, replies, @mentions."""
+    SEARCH = "search"
+    """Found by public search: talk about the brand where it was not addressed."""
+
+
+class Channel(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class Author(Record):
+    id: Identifier
+    name: str | None = Field(default=None, max_length=256)
+    followers: int | None = Field(default=None, ge=0)
+    """Follower count when the platform reports it."""
+
+
+class RawMention(Record):
+    schema_version: Literal[1] = 1
+    platform: Platform
+    native_id: Identifier
+    brand: Identifier
+    author: Author
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    url: str | None = Field(default=None, max_length=2048)
+    created_at: UtcDatetime
+    parent_id: Identifier | None = None
+    """Native id of the post or comment this one replies to."""
+    thread_id: Identifier | None = None
+    """Native id of the conversation root; None means this mention starts its own thread."""
+    source: Source = Source.ADDRESSED
+    from_brand: bool = False
+    """The author is the brand itself (a reply by the brand's team)."""
+    channel: Channel = Channel.PUBLIC
+    lang: str | None = Field(default=None, max_length=16)
+    """Language hint from the platform, when it gives one."""
+
+    @property
+    def mention_id(self) -> str:
+        return f"{self.platform.value}:{self.native_id}"
+
+    @property
+    def thread_key(self) -> str:
+        return f"{self.brand}:{self.platform.value}:{self.thread_id or self.native_id}"
+
+    @property
+    def partition_key(self) -> bytes:
+        """Brand and thread: a thread always lands on one partition."""
+        return self.thread_key.encode()
+
+
+class Scores(Record):
+    lang: str | None
+    sentiment: Literal["negative", "neutral", "positive", "unscored"]
+    sentiment_scores: dict[str, float]
+    complaint: bool
+    complaint_score: float | None
+    category: str | None
+    model: str
+    unscored_reason: str | None = None
+
+
+class ScoredMention(Record):
+    schema_version: Literal[1] = 1
+    mention: RawMention
+    scores: Scores
+    scored_at: UtcDatetime
+
+
+ThreadStatus = Literal["awaiting_response", "answered", "brand_only"]
+
+
+class Thread(Record):
+    """A conversation as analysts see it: counts, timing and the brand's first response."""
+
+    schema_version: Literal[1] = 1
+    key: str
+    brand: str
+    platform: Platform
+    root_id: str
+    channel: Channel
+    source: Source
+    started_at: UtcDatetime
+    last_activity_at: UtcDatetime
+    mentions: int
+    customer_mentions: int
+    brand_replies: int
+    negative: int
+    complaints: int
+    categories: dict[str, int]
+    first_customer_at: UtcDatetime | None
+    first_response_at: UtcDatetime | None
+    first_response_seconds: float | None
+    """From the first customer mention to the brand's first reply after it."""
+    brand_reply_times: tuple[UtcDatetime, ...] = ()
+    """Earliest brand replies (capped), so the first response is right whatever the arrival order."""
+    status: ThreadStatus
+    mention_ids: tuple[str, ...]
+    """Ids already counted, so a replayed mention is not counted twice (capped, see threads)."""
+
+
+class AlertKind(StrEnum):
+    COMPLAINT_SPIKE = "complaint_spike"
+
+
+class Alert(Record):
+    schema_version: Literal[1] = 1
+    alert_id: str
+    kind: AlertKind
+    brand: str
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    observed: int
+    """Negative mentions in the window when the alert fired."""
+    baseline_mean: float
+    baseline_std: float
+    threshold: float
+    score: float
+    """How many standard deviations above the baseline the window is."""
+    top_categories: dict[str, int]
+    sample_mention_ids: tuple[str, ...]
+    fired_at: UtcDatetime
+
+
+class DeadLetter(Record):
+    schema_version: Literal[1] = 1
+    reason: str
+    stage: str
+    """Which step gave up: decode, validate, score, index."""
+    topic: str
+    partition: int
+    offset: int
+    key_b64: str | None
+    value_b64: str
+    """The original bytes, base64: kept even when they are not UTF-8."""
+    value_size: int = 0
+    """Size of the original; above 512 KiB only the first 512 KiB are kept here (the whole
+    message stays in its topic at ``partition``/``offset`` for as long as the topic retains it)."""
+    value_truncated: bool = False
+    failed_at: UtcDatetime

@@ -1,0 +1,132 @@
+"""Records as Elasticsearch documents (ECS field names, the rest under ``flarewatch.*``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.records import Alert, ScoredMention, Thread
+
+
+def mention_document(scored: ScoredMention) -> dict[str, Any]:
+    m, s = scored.mention, scored.scores
+    return {
+        "@timestamp": m.created_at.isoformat(),
+        "message": m.text,
+        "event": {
+            "ingested": scored.scored_at.isoformat(),
+            "kind": "event",
+            "dataset": "flarewatch.mention",
+        },
+        "user": {"id": m.author.id, "name": m.author.name},
+        "url": {"full": m.url},
+        "flarewatch": {
+            "schema_version": 1,
+            "mention_id": m.mention_id,
+            "platform": m.platform.value,
+            "native_id": m.native_id,
+            "brand": m.brand,
+            "thread": {
+                "key": m.thread_key,
+                "id": m.thread_id or m.native_id,
+                "parent_id": m.parent_id,
+            },
+            "source": m.source.value,
+            "channel": m.channel.value,
+            "from_brand": m.from_brand,
+            "author": {"followers": m.author.followers},
+            "lang": s.lang,
+            "sentiment": s.sentiment,
+            "sentiment_scores": s.sentiment_scores,
+            "complaint": s.complaint,
+            "complaint_score": s.complaint_score,
+            "category": s.category,
+            "model": s.model,
+            "unscored_reason": s.unscored_reason,
+        },
+    }
+
+
+def thread_document(thread: Thread, opening_text: str | None = None) -> dict[str, Any]:
+    body = thread.model_dump(
+        mode="json",
+        exclude={
+            "schema_version",
+            "brand",
+            "platform",
+            "channel",
+            "source",
+            "mention_ids",
+            "brand_reply_times",
+        },
+    )
+    body["root_id"] = thread.root_id
+    doc: dict[str, Any] = {
+        "@timestamp": thread.last_activity_at.isoformat(),
+        "flarewatch": {
+            "schema_version": 1,
+            "brand": thread.brand,
+            "platform": thread.platform.value,
+            "channel": thread.channel.value,
+            "source": thread.source.value,
+            "thread": body,
+            "internal": {
+                "mention_ids": list(thread.mention_ids),
+                "brand_reply_times": [t.isoformat() for t in thread.brand_reply_times],
+            },
+        },
+    }
+    if opening_text is not None:
+        doc["message"] = opening_text
+    return doc
+
+
+def thread_from_document(doc: dict[str, Any]) -> Thread:
+    fw = doc["flarewatch"]
+    return Thread.model_validate(
+        {
+            **fw["thread"],
+            "brand": fw["brand"],
+            "platform": fw["platform"],
+            "channel": fw["channel"],
+            "source": fw["source"],
+            "mention_ids": fw["internal"]["mention_ids"],
+            "brand_reply_times": fw["internal"]["brand_reply_times"],
+        }
+    )
+
+
+def alert_document(alert: Alert) -> dict[str, Any]:
+    return {
+        "@timestamp": alert.window_start.isoformat(),
+        "message": alert_summary(alert),
+        "event": {
+            "created": alert.fired_at.isoformat(),
+            "kind": "alert",
+            "severity": round(alert.score),
+        },
+        "flarewatch": {
+            "schema_version": 1,
+            "brand": alert.brand,
+            "alert": {
+                "id": alert.alert_id,
+                "kind": alert.kind.value,
+                "window_end": alert.window_end.isoformat(),
+                "observed": alert.observed,
+                "baseline_mean": alert.baseline_mean,
+                "baseline_std": alert.baseline_std,
+                "threshold": alert.threshold,
+                "score": alert.score,
+                "top_categories": alert.top_categories,
+                "sample_mention_ids": list(alert.sample_mention_ids),
+            },
+        },
+    }
+
+
+def alert_summary(alert: Alert) -> str:
+    categories = ", ".join(f"{k} {v}" for k, v in alert.top_categories.items())
+    return (
+        f"{alert.brand}: {alert.observed} negative mentions between "
+        f"{alert.window_start:%Y-%m-%d %H:%M} and {alert.window_end:%H:%M} UTC "
+        f"(baseline {alert.baseline_mean:.1f}, threshold {alert.threshold:.1f}); top: {categories}"
+    )

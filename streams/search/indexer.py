@@ -1,0 +1,100 @@
+"""What the indexing agent writes: mentions, the threads they belong to, and alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from streams.records import Alert, ScoredMention
+from streams.search.documents import (
+    alert_document,
+    mention_document,
+    thread_document,
+    thread_from_document,
+)
+from streams.search.layout import Layout
+from streams.search.sink import Action, BulkWriter, Rejected
+from streams.threads import merge
+
+log = logging.getLogger("flarewatch.search")
+MAX_CONFLICT_ROUNDS = 20
+
+
+class Indexer:
+    """Idempotent writers; each method returns only when the server acknowledged everything it
+    did not reject for good (those come back as :class:`Rejected`)."""
+
+    def __init__(self, client: AsyncElasticsearch, layout: Layout, writer: BulkWriter) -> None:
+        self.client = client
+        self.layout = layout
+        self.writer = writer
+
+    async def mentions(self, batch: Sequence[ScoredMention]) -> list[Rejected]:
+        actions = [
+            Action(
+                "index",
+                self.layout.mention_index(s.mention.created_at),
+                s.mention.mention_id,
+                mention_document(s),
+            )
+            for s in batch
+        ]
+        return (await self.writer.write(actions)).rejected
+
+    async def threads(self, batch: Sequence[ScoredMention]) -> list[Rejected]:
+        groups: dict[str, list[ScoredMention]] = defaultdict(list)
+        for scored in batch:
+            groups[scored.mention.thread_key].append(scored)
+        rejected: list[Rejected] = []
+        for _ in range(MAX_CONFLICT_ROUNDS):
+            if not groups:
+                return rejected
+            outcome = await self.writer.write(await self._thread_actions(groups))
+            rejected += outcome.rejected
+            redo = {a.id for a in outcome.conflicts}
+            groups = {k: v for k, v in groups.items() if k in redo}
+        raise RuntimeError(f"threads {sorted(groups)} kept changing under us; giving up this batch")
+
+    async def _thread_actions(self, groups: dict[str, list[ScoredMention]]) -> list[Action]:
+        found = await self.client.mget(index=self.layout.threads, ids=list(groups))
+        existing = {d["_id"]: d for d in found.body["docs"] if d.get("found")}
+        actions = []
+        for key, mentions in groups.items():
+            doc = existing.get(key)
+            previous = thread_from_document(doc["_source"]) if doc else None
+            thread = merge(previous, mentions)
+            if previous is not None and thread == previous:
+                continue  # every mention was already counted
+            source = thread_document(thread, _opening_text(doc, mentions, thread.root_id))
+            if doc:
+                actions.append(
+                    Action(
+                        "index",
+                        self.layout.threads,
+                        key,
+                        source,
+                        doc["_seq_no"],
+                        doc["_primary_term"],
+                    )
+                )
+            else:
+                actions.append(Action("create", self.layout.threads, key, source))
+        return actions
+
+    async def alert(self, alert: Alert) -> list[Rejected]:
+        action = Action("index", self.layout.alerts, alert.alert_id, alert_document(alert))
+        return (await self.writer.write([action])).rejected
+
+
+def _opening_text(doc: dict[str, Any] | None, mentions: Sequence[ScoredMention], root_id: str) -> str | None:
+    for scored in mentions:
+        if scored.mention.native_id == root_id:
+            return scored.mention.text
+    if doc is not None:
+        text = doc["_source"].get("message")
+        return text if isinstance(text, str) else None
+    return None

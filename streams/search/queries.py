@@ -1,0 +1,79 @@
+"""Queries behind ``flarewatch search`` and ``flarewatch alerts``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class MentionFilter:
+    text: str = ""
+    brand: str | None = None
+    complaints: bool = False
+    sentiment: str | None = None
+    category: str | None = None
+    lang: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def mention_query(f: MentionFilter) -> dict[str, Any]:
+    """Full-text on ``message`` (diacritic-folded, plus Hungarian and English stems); the rest are
+    keyword filters, which do not affect ranking."""
+    must: list[dict[str, Any]] = []
+    if f.text.strip() and f.text.strip() != "*":
+        must.append(
+            {
+                "multi_match": {
+                    "query": f.text,
+                    "fields": ["message^2", "message.hu", "message.en"],
+                    "operator": "and",
+                }
+            }
+        )
+    filters: list[dict[str, Any]] = []
+    for field, value in (
+        ("flarewatch.brand", f.brand),
+        ("flarewatch.sentiment", f.sentiment),
+        ("flarewatch.category", f.category),
+        ("flarewatch.lang", f.lang),
+    ):
+        if value:
+            filters.append({"term": {field: value}})
+    if f.complaints:
+        filters.append({"term": {"flarewatch.complaint": True}})
+    if f.since or f.until:
+        bounds = {k: v.isoformat() for k, v in (("gte", f.since), ("lt", f.until)) if v}
+        filters.append({"range": {"@timestamp": bounds}})
+    return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+
+
+def alert_query(brand: str | None, since: datetime | None) -> dict[str, Any]:
+    filters: list[dict[str, Any]] = []
+    if brand:
+        filters.append({"term": {"flarewatch.brand": brand}})
+    if since:
+        filters.append({"range": {"@timestamp": {"gte": since.isoformat()}}})
+    return {"bool": {"filter": filters}} if filters else {"match_all": {}}
+
+
+def format_mention(hit: dict[str, Any], width: int = 110) -> str:
+    src = hit["_source"]
+    fw = src["flarewatch"]
+    label = fw["sentiment"]
+    if fw.get("complaint"):
+        label += f" complaint/{fw.get('category')} {fw.get('complaint_score') or 0:.2f}"
+    who = (
+        "BRAND"
+        if fw.get("from_brand")
+        else (src.get("user", {}).get("name") or src.get("user", {}).get("id"))
+    )
+    text = " ".join(str(src.get("message", "")).split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return (
+        f"{src['@timestamp'][:16].replace('T', ' ')}  {fw['brand']:<10} {fw['platform']:<9} "
+        f"{fw.get('lang') or '--':<3} {label}\n    {who}: {text}"
+    )

@@ -1,0 +1,165 @@
+"""Mentions through the real broker, the real worker (with the real model) and the real search
+server: every valid mention searchable exactly once, every invalid one dead-lettered with its
+reason, nothing lost or duplicated when the worker is killed mid-stream."""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from streams.codec import decode
+from streams.demo import SAMPLE
+from streams.records import RawMention
+from streams.search.client import layout
+from tests.integration.conftest import Harness, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def sample_mentions(n: int) -> list[RawMention]:
+    out = []
+    for line in SAMPLE.read_bytes().splitlines():
+        record = decode(RawMention, line)
+        if isinstance(record, RawMention):
+            out.append(record)
+        if len(out) == n:
+            break
+    return out
+
+
+BASE = {
+    "platform": "x",
+    "brand": "zakupowo",
+    "author": {"id": "u-bad"},
+    "text": "ok",
+    "created_at": "2026-11-19T12:00:00Z",
+}
+INVALID = {
+    b"bad-json": (b'{"platform": "x", "native_id": "b1", "text": "cut', "invalid JSON"),
+    b"bad-type": (
+        json.dumps({**BASE, "native_id": "b2", "author": {"id": "u", "followers": "many"}}).encode(),
+        "author.followers: Input should be a valid integer",
+    ),
+    b"huge": (
+        json.dumps({**BASE, "native_id": "b3", "text": "x" * 300_000}).encode(),
+        "-byte limit",
+    ),
+    b"bad-utf8": (b'{"platform": "x", "text": "\xff\xfe"}', "not valid UTF-8"),
+    b"empty": (json.dumps({**BASE, "native_id": "b5", "text": "   "}).encode(), "empty text"),
+    b"brand": (
+        json.dumps({**BASE, "native_id": "b6", "brand": "acme"}).encode(),
+        "unknown brand 'acme'",
+    ),
+    b"naive-time": (
+        json.dumps({**BASE, "native_id": "b7", "created_at": "2026-11-19 12:00"}).encode(),
+        "timestamp must include a timezone",
+    ),
+}
+GERMAN = RawMention.model_validate(
+    {**BASE, "native_id": "de1", "text": "Meine Bestellung ist seit zwei Wochen nicht angekommen!"}
+)
+
+
+def indexed_ids(h: Harness) -> Counter[str]:
+    es = h.search()
+    es.indices.refresh(index=layout(h.settings.elasticsearch).mentions)
+    hits = es.search(
+        index=layout(h.settings.elasticsearch).mentions,
+        size=10_000,
+        source=False,
+        query={"match_all": {}},
+    )["hits"]["hits"]
+    return Counter(hit["_id"] for hit in hits)
+
+
+def index_count(h: Harness) -> int:
+    es = h.search()
+    es.indices.refresh(index=layout(h.settings.elasticsearch).mentions)
+    return int(es.count(index=layout(h.settings.elasticsearch).mentions)["count"])
+
+
+def check_threads(h: Harness, mentions: list[RawMention]) -> None:
+    es = h.search()
+    names = layout(h.settings.elasticsearch)
+    es.indices.refresh(index=names.threads)
+    expected = Counter(m.thread_key for m in mentions)
+    docs = es.mget(index=names.threads, ids=list(expected))["docs"]
+    got = {d["_id"]: d["_source"]["flarewatch"]["thread"]["mentions"] for d in docs if d.get("found")}
+    assert got == dict(expected)
+
+
+def test_valid_mentions_searchable_exactly_once_and_invalid_ones_dead_lettered(
+    harness: Harness,
+) -> None:
+    mentions = [*sample_mentions(250), GERMAN]
+    values = [(m.partition_key, m.model_dump_json().encode()) for m in mentions]
+    values += [(key, value) for key, (value, _) in INVALID.items()]
+    values += [(mentions[0].partition_key, mentions[0].model_dump_json().encode())]  # a duplicate send
+    worker = harness.start_worker()
+    harness.produce(values)
+    expected = {m.mention_id for m in mentions}
+    wait_for(lambda: index_count(harness) >= len(expected), 240, "every valid mention indexed", worker)
+    ids = indexed_ids(harness)
+    assert set(ids) == expected and max(ids.values()) == 1
+
+    letters = harness.dead_letters(len(INVALID))
+    by_key = {base64.b64decode(letter.key_b64 or ""): letter for letter in letters}
+    assert set(by_key) == set(INVALID)
+    for key, (_, reason) in INVALID.items():
+        assert reason in by_key[key].reason, (key, by_key[key].reason)
+        assert base64.b64decode(by_key[key].value_b64) == INVALID[key][0]
+        assert by_key[key].stage == "decode" and by_key[key].topic == harness.topics.raw
+
+    es = harness.search()
+    german = es.get(
+        index=layout(harness.settings.elasticsearch).mention_index(GERMAN.created_at),
+        id=GERMAN.mention_id,
+    )["_source"]["flarewatch"]
+    assert german["sentiment"] == "unscored" and german["unscored_reason"] == "unsupported language 'de'"
+    check_threads(harness, mentions)
+
+
+def test_worker_killed_mid_stream_loses_and_duplicates_nothing(harness: Harness) -> None:
+    mentions = sample_mentions(900)
+    harness.produce([(m.partition_key, m.model_dump_json().encode()) for m in mentions])
+    first = harness.start_worker()
+    wait_for(lambda: index_count(harness) >= 150, 240, "the first mentions indexed", first)
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(10)
+    partial = index_count(harness)
+    assert partial < len(mentions), "the worker finished before it could be killed; use more mentions"
+    second = harness.start_worker()
+    wait_for(
+        lambda: index_count(harness) >= len(mentions),
+        300,
+        "every mention indexed after restart",
+        second,
+    )
+    ids = indexed_ids(harness)
+    assert set(ids) == {m.mention_id for m in mentions} and max(ids.values()) == 1
+    check_threads(harness, mentions)
+
+
+def test_demo_once_replays_the_sample_and_fires_the_flare_up_alert(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "demo", "--once", "--data-dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = result.stdout
+    assert "*** ALERT zakupowo: complaint spike" in summary
+    assert "dead-lettered        6" in summary
+    lines = {row.split()[0]: row for row in summary.splitlines() if row.startswith("  ")}
+    assert int(lines["indexed"].split()[1].replace(",", "")) == 5127 - 6
+    assert int(lines["alerts"].split()[1]) >= 1

@@ -1,0 +1,121 @@
+import base64
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from streams.codec import Invalid, decode, encode
+from streams.dlq import DlqGuard, DlqLimit, TooManyInvalid, dead_letter
+from streams.records import RawMention, ScoredMention
+from tests.factories import mention, scored
+
+GOOD = {
+    "platform": "x",
+    "native_id": "123",
+    "brand": "zakupowo",
+    "author": {"id": "u1"},
+    "text": "Zamówienie nie dotarło",
+    "created_at": "2026-11-19T12:00:00+01:00",
+}
+
+
+def test_identity_and_keys() -> None:
+    m = mention(7)
+    assert m.mention_id == "facebook:c7"
+    assert m.thread_key == "zakupowo:facebook:post1"
+    assert m.partition_key == b"zakupowo:facebook:post1"
+    root = mention(8, thread_id=None, parent_id=None)
+    assert root.thread_key == "zakupowo:facebook:c8"
+
+
+def test_round_trip_keeps_everything_and_utc() -> None:
+    decoded = decode(RawMention, json.dumps(GOOD).encode())
+    assert isinstance(decoded, RawMention)
+    assert decoded.created_at == datetime(2026, 11, 19, 11, 0, tzinfo=UTC)
+    assert decoded.schema_version == 1
+    again = decode(RawMention, encode(decoded))
+    assert again == decoded
+    s = scored(mention())
+    assert decode(ScoredMention, encode(s)) == s
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"", "empty message"),
+        (b"\xff\xfe{}", "not valid UTF-8 (byte 0xff at offset 0)"),
+        (b'{"platform": ', "invalid JSON: Expecting value at line 1 column 14"),
+        (b"[1]", "expected a JSON object"),
+        (
+            json.dumps({**GOOD, "schema_version": 2}).encode(),
+            "unsupported schema_version 2 (this worker reads 1)",
+        ),
+        (json.dumps({**GOOD, "text": " \n "}).encode(), "empty text"),
+        (
+            json.dumps({**GOOD, "created_at": "2026-11-19 12:00"}).encode(),
+            "invalid record: created_at: Value error, timestamp must include a timezone (use Z or +00:00)",
+        ),
+        (
+            json.dumps({**GOOD, "platform": "myspace"}).encode(),
+            "invalid record: platform: Input should be",
+        ),
+        (
+            json.dumps({k: v for k, v in GOOD.items() if k != "brand"}).encode(),
+            "invalid record: brand: Field required",
+        ),
+        (
+            json.dumps({**GOOD, "author": {"id": "u", "followers": "many"}}).encode(),
+            "invalid record: author.followers: Input should be a valid integer",
+        ),
+        (
+            json.dumps({**GOOD, "extra": 1}).encode(),
+            "invalid record: extra: Extra inputs are not permitted",
+        ),
+        (
+            json.dumps({**GOOD, "text": "x" * 20_001}).encode(),
+            "invalid record: text: String should have at most 20000 characters",
+        ),
+    ],
+)
+def test_bad_input_becomes_invalid_with_a_reason(value: bytes, reason: str) -> None:
+    result = decode(RawMention, value, partition=3, offset=42)
+    assert isinstance(result, Invalid)
+    assert result.reason.startswith(reason)
+    assert (result.partition, result.offset) == (3, 42)
+
+
+def test_size_limit_is_checked_before_parsing() -> None:
+    result = decode(RawMention, b"{" + b" " * 2000 + b"}", max_bytes=1024)
+    assert isinstance(result, Invalid) and result.reason == "message is 2002 bytes, above the 1024-byte limit"
+
+
+def test_dead_letter_keeps_original_bytes_and_position() -> None:
+    raw = b"\xff not utf-8"
+    letter = dead_letter(Invalid("not valid UTF-8", 1, 99), "decode", "fw.mentions.raw", b"k", raw)
+    assert base64.b64decode(letter.value_b64) == raw
+    assert (letter.topic, letter.partition, letter.offset, letter.stage) == (
+        "fw.mentions.raw",
+        1,
+        99,
+        "decode",
+    )
+    assert base64.b64decode(letter.key_b64 or "") == b"k"
+
+
+def test_dlq_guard_ratio_and_consecutive_limits() -> None:
+    guard = DlqGuard(DlqLimit(max_invalid_ratio=0.5, window=10, min_messages=10, max_consecutive=100))
+    for valid in [True, False] * 5:  # 50% bad: at the limit, not above it
+        guard.record(valid)
+    with pytest.raises(TooManyInvalid, match="6 of the last 10 messages were invalid"):
+        guard.record(False)
+    streak = DlqGuard(DlqLimit(max_invalid_ratio=1.0, window=1000, min_messages=1, max_consecutive=3))
+    for _ in range(3):
+        streak.record(False)
+    with pytest.raises(TooManyInvalid, match="4 invalid messages in a row"):
+        streak.record(False)
+
+
+def test_dlq_guard_tolerates_a_few_bad_messages() -> None:
+    guard = DlqGuard(DlqLimit())
+    for i in range(1000):
+        guard.record(i % 20 != 0)  # 5% bad
