@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import warnings
 from collections.abc import Callable
@@ -94,10 +95,22 @@ def _fuse(source: Path, target: Path, model: FeatureModel) -> None:
 
 def _quantize(source: Path, target: Path, scheme: Quantization) -> None:
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     graph = onnx.load(str(source)).graph
     chosen = [n.name for n in graph.node if selects(scheme, n.name, n.op_type)]
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer logs a generic pre-processing hint at WARNING
+    try:
+        _quantize_nodes(source, target, chosen)
+    finally:
+        root.setLevel(level)
+
+
+def _quantize_nodes(source: Path, target: Path, chosen: list[str]) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     quantize_dynamic(
         str(source),
         str(target),

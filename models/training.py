@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from models import adapters
-from models.augment import strip_diacritics
+from models.augment import strip_diacritics, toggle_exclamation
 from models.corpus import Example
 from models.encoder import EncoderSpec, FeatureModel, load_bert, load_tokenizer
 from models.heads import Heads
@@ -40,7 +40,7 @@ class TrainConfig:
     """0-based: with 7 layers, layers 4-7 get adapters."""
     label_smoothing: float = 0.05
     augment: bool = True
-    """Add a copy without diacritics of every text that has them."""
+    """Add copies without diacritics and with the final exclamation mark toggled."""
     feature_scale: float = 10.0
     threads: int = 2
     max_length: int = 128
@@ -55,23 +55,17 @@ class TrainResult:
 
 
 def augmented(examples: Sequence[Example], enabled: bool) -> list[Example]:
+    """The examples plus, for each, a copy without diacritics (when that differs) and a copy with
+    the final exclamation mark toggled."""
     if not enabled:
         return list(examples)
     extra = []
     for ex in examples:
-        plain = strip_diacritics(ex.text)
-        if plain != ex.text:
-            extra.append(
-                Example(
-                    ex.id + "~ascii",
-                    ex.lang,
-                    plain,
-                    ex.sentiment,
-                    ex.complaint,
-                    ex.category,
-                    ex.tags,
+        for suffix, text in (("~ascii", strip_diacritics(ex.text)), ("~bang", toggle_exclamation(ex.text))):
+            if text != ex.text:
+                extra.append(
+                    Example(ex.id + suffix, ex.lang, text, ex.sentiment, ex.complaint, ex.category, ex.tags)
                 )
-            )
     return [*examples, *extra]
 
 

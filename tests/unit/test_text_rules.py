@@ -22,3 +22,12 @@ def test_strip_diacritics_polish_and_hungarian() -> None:
     assert strip_diacritics("Zażółć gęślą jaźń, Łódź") == "Zazolc gesla jazn, Lodz"
     assert strip_diacritics("ügyfélszolgálat nem működik") == "ugyfelszolgalat nem mukodik"
     assert strip_diacritics("plain") == "plain"
+
+
+def test_toggle_exclamation() -> None:
+    from models.augment import toggle_exclamation
+
+    assert toggle_exclamation("paczka nie doszła!!! ") == "paczka nie doszła"
+    assert toggle_exclamation("dzięki.") == "dzięki!"
+    assert toggle_exclamation("ok") == "ok!"
+    assert toggle_exclamation("!!!") == "!!!"

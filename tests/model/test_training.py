@@ -1,0 +1,35 @@
+"""Training is reproducible: same seed, same weights."""
+
+import pytest
+import torch
+
+from models.corpus import Split, load_split
+from models.e5.cache import ensure_encoder
+from models.training import TrainConfig, augmented, train
+from streams.settings import default_cache_dir
+
+pytestmark = pytest.mark.model
+
+
+def test_same_seed_same_weights_other_seed_other_weights() -> None:
+    examples = load_split(Split.TRAIN)[::60]  # a small, mixed sample
+    encoder = ensure_encoder(default_cache_dir())
+    config = TrainConfig(epochs=1, batch_size=8, augment=False)
+    first = train(examples, encoder, config, log=lambda _: None)
+    second = train(examples, encoder, config, log=lambda _: None)
+    other = train(
+        examples, encoder, TrainConfig(epochs=1, batch_size=8, augment=False, seed=99), log=lambda _: None
+    )
+    assert first.deltas.keys() == second.deltas.keys()
+    assert all(torch.equal(first.deltas[k], second.deltas[k]) for k in first.deltas)
+    assert (first.heads.stance_weight == second.heads.stance_weight).all()
+    assert not (first.heads.stance_weight == other.heads.stance_weight).all()
+    assert len(first.history) == 1 and first.history[0]["loss"] > 0
+
+
+def test_augmentation_adds_diacritic_free_and_exclamation_variants() -> None:
+    examples = [ex for ex in load_split(Split.TRAIN) if ex.lang == "pl"][:50]
+    more = augmented(examples, enabled=True)
+    assert more[:50] == examples
+    assert any(ex.id.endswith("~ascii") for ex in more) and any(ex.id.endswith("~bang") for ex in more)
+    assert all(ex.stance == next(e for e in examples if ex.id.startswith(e.id)).stance for ex in more)
