@@ -32,6 +32,8 @@ CSV_COLUMNS = (
     "lang",
 )
 
+PLAIN_COLUMNS = tuple(c for c in CSV_COLUMNS if not c.startswith("author_") and c != "from_brand")
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -79,22 +81,7 @@ def csv_record(row: dict[str, str]) -> dict[str, Any]:
     def blank(v: str | None) -> str | None:
         return v if v not in (None, "") else None
 
-    record: dict[str, Any] = {
-        k: blank(row.get(k))
-        for k in (
-            "platform",
-            "native_id",
-            "brand",
-            "text",
-            "url",
-            "created_at",
-            "parent_id",
-            "thread_id",
-            "source",
-            "channel",
-            "lang",
-        )
-    }
+    record: dict[str, Any] = {k: blank(row.get(k)) for k in PLAIN_COLUMNS}
     record["text"] = row.get("text") or ""
     followers = blank(row.get("author_followers"))
     record["author"] = {

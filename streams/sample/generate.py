@@ -165,53 +165,42 @@ class Generator:
         author = self.author(lang)
         native = self.next_id("m")
         post = self.latest_post(brand, at)
+        common: dict[str, Any] = {"native_id": native, "brand": brand, "author": author, "created_at": at}
         if roll < 0.45 and post:
             mention = RawMention(
                 platform=Platform.FACEBOOK,
-                native_id=native,
-                brand=brand,
-                author=author,
                 text=text,
                 url=f"https://facebook.example/{brand}/posts/{post}?comment={native}",
-                created_at=at,
                 parent_id=post,
                 thread_id=post,
+                **common,
             )
         elif roll < 0.60:
             mention = RawMention(
                 platform=Platform.MESSENGER,
-                native_id=native,
-                brand=brand,
-                author=author,
                 text=text,
-                created_at=at,
                 thread_id=f"dm-{brand}-{author.id}",
                 channel=Channel.PRIVATE,
+                **common,
             )
         elif roll < 0.85:
             addressed = self.rng.random() < 0.6
             handle = f"@{brand} " if addressed and self.rng.random() < 0.5 else ""
             mention = RawMention(
                 platform=Platform.X,
-                native_id=native,
-                brand=brand,
-                author=author,
                 text=handle + text,
                 url=f"https://x.example/status/{native}",
-                created_at=at,
                 source=Source.ADDRESSED if addressed else Source.SEARCH,
+                **common,
             )
         else:
             platform = Platform.FORUM if self.rng.random() < 0.67 else Platform.REVIEW
             mention = RawMention(
                 platform=platform,
-                native_id=native,
-                brand=brand,
-                author=author,
                 text=text,
                 url=f"https://{platform.value}.example/t/{native}",
-                created_at=at,
                 source=Source.SEARCH,
+                **common,
             )
         self.emit(mention)
         self.maybe_reply(mention, lang, stance)

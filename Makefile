@@ -1,0 +1,34 @@
+# The two commands the README starts with:
+#   make demo   set everything up, then run the main job on the embedded default
+#   make test   set everything up, then run ruff, mypy and the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CODE := models streams tests bench
+
+.PHONY: setup demo test lint bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/flarewatch model build
+
+demo: setup
+	$(BIN)/flarewatch demo --once --fresh
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/pytest -q -ra
+
+bench: setup
+	$(BIN)/python bench/bench_scoring.py
+	$(BIN)/python bench/bench_pipeline.py

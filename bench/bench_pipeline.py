@@ -1,0 +1,230 @@
+"""End-to-end pipeline benchmark: broker -> scoring (real model) -> search index.
+
+    .venv/bin/python bench/bench_pipeline.py [--mentions 20000] [--latency-seconds 30]
+
+In one run, on this machine (broker, search server, worker and this script share the cores):
+1. the scorer alone scores the same texts in batches of 64 (the worker's batch size);
+2. publish-to-searchable latency at an offered load of 50 mentions/s (p50, p95);
+3. throughput: all mentions published at once, timed until every one is searchable;
+4. the worker's peak memory (VmHWM).
+Uses the embedded Tansu and noida-db, or KAFKA_BOOTSTRAP_SERVERS and ELASTICSEARCH_URL when set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from elasticsearch import Elasticsearch  # noqa: E402
+from kafka import KafkaProducer  # noqa: E402
+
+from models.loading import ScorerConfig, build_scorer  # noqa: E402
+from models.scorer import ScoreRequest  # noqa: E402
+from streams.codec import decode  # noqa: E402
+from streams.demo import SAMPLE, start_worker, worker_metrics, write_config  # noqa: E402
+from streams.embedded import EmbeddedServers, free_port  # noqa: E402
+from streams.metrics import Metric  # noqa: E402
+from streams.records import RawMention  # noqa: E402
+from streams.search.client import layout  # noqa: E402
+from streams.settings import Settings, default_cache_dir, load_settings  # noqa: E402
+from streams.topics import Topics  # noqa: E402
+
+TARGET_SHARE, TARGET_P95 = 0.70, 5.0
+
+
+def mentions(n: int, tag: str) -> list[RawMention]:
+    """Sample-stream mentions, repeated with fresh ids until there are ``n``."""
+    base = [
+        m
+        for m in (decode(RawMention, line) for line in SAMPLE.read_bytes().splitlines())
+        if isinstance(m, RawMention)
+    ]
+    out = []
+    for i in range(n):
+        m = base[i % len(base)]
+        out.append(m.model_copy(update={"native_id": f"{tag}-{i}-{m.native_id}"}))
+    return out
+
+
+def scorer_alone(texts: list[str]) -> float:
+    scorer = build_scorer(ScorerConfig(cache_dir=default_cache_dir()))
+    scorer.detector.warm_up()
+    scorer.score([ScoreRequest(t) for t in texts[:64]])
+    started = time.perf_counter()
+    for i in range(0, len(texts), 64):
+        scorer.score([ScoreRequest(t) for t in texts[i : i + 64]])
+    return len(texts) / (time.perf_counter() - started)
+
+
+def settings_for(bootstrap: str, url: str, folder: Path) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    return load_settings(
+        None,
+        kafka={
+            "bootstrap_servers": bootstrap,
+            "topic_prefix": f"bench-{run}",
+            "partitions": 4,
+            "group_id": f"bench-{run}",
+            "session_timeout_s": 6,
+            "heartbeat_interval_s": 1,
+        },
+        elasticsearch={"url": url, "index_prefix": f"bench-{run}"},
+        worker={"web_port": free_port(), "data_dir": str(folder / "worker")},
+    )
+
+
+def count(es: Elasticsearch, index: str) -> int:
+    return int(es.count(index=index)["count"])
+
+
+def wait_ready(port: int, worker_alive: object, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if worker_metrics(port):
+            return
+        time.sleep(0.5)
+    raise SystemExit("the worker did not become ready")
+
+
+def latency(
+    producer: KafkaProducer, topic: str, es: Elasticsearch, index: str, batch: list[RawMention], rate: float
+) -> list[float]:
+    """Publish at ``rate``/s; poll search for the published ids; seconds from send to searchable."""
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set() or len(seen) < len(sent):
+            pending = [i for i in list(sent) if i not in seen]
+            if pending:
+                hits = es.search(
+                    index=index, query={"ids": {"values": pending[:1000]}}, size=1000, source=False
+                )["hits"]["hits"]
+                now = time.monotonic()
+                for hit in hits:
+                    seen.setdefault(hit["_id"], now)
+            time.sleep(0.1)
+            if done.is_set() and time.monotonic() - last_send > 60:
+                return
+
+    last_send = time.monotonic()
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    started = time.monotonic()
+    for i, m in enumerate(batch):
+        due = started + i / rate
+        time.sleep(max(0.0, due - time.monotonic()))
+        producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
+        producer.flush()
+        sent[m.mention_id] = last_send = time.monotonic()
+    done.set()
+    poller.join()
+    return [seen[k] - sent[k] for k in sent if k in seen]
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mentions", type=int, default=20_000)
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=50.0, help="offered load for the latency phase")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="flarewatch-bench-"))
+    load = mentions(args.mentions, "t")
+    print(f"scorer alone on {len(load):,} texts (batches of 64)...", flush=True)
+    alone = scorer_alone([m.text for m in load])
+    print(f"  {alone:.1f} texts/s", flush=True)
+
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("ELASTICSEARCH_URL")
+    servers = None
+    if not all(external):
+        servers = EmbeddedServers(folder / "servers", print).start()
+        external = servers.bootstrap, servers.search_url
+    bootstrap, url = external
+    assert bootstrap and url
+    settings = settings_for(bootstrap, url, folder)
+    from streams.cli.worker import prepare
+
+    prepare(settings)
+    worker = start_worker(write_config(settings, folder / "flarewatch.yaml"), folder)
+    try:
+        wait_ready(settings.worker.web_port, worker)
+        es = Elasticsearch(url)
+        index = layout(settings.elasticsearch).mentions
+        topic = Topics(settings.kafka.topic_prefix).raw
+        producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all", linger_ms=5)
+        warm = mentions(200, "w")
+        for m in warm:
+            producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
+        producer.flush()
+        while count(es, index) < len(warm):
+            time.sleep(0.5)
+
+        print(
+            f"latency at an offered {args.rate:.0f} mentions/s for {args.latency_seconds:.0f}s...", flush=True
+        )
+        delays = latency(
+            producer, topic, es, index, mentions(int(args.rate * args.latency_seconds), "l"), args.rate
+        )
+        p50, p95 = statistics.quantiles(delays, n=100)[49], statistics.quantiles(delays, n=100)[94]
+        base = count(es, index)
+
+        print(f"throughput: {len(load):,} mentions published at once...", flush=True)
+        started = time.monotonic()
+        for m in load:
+            producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
+        producer.flush()
+        published = time.monotonic() - started
+        while count(es, index) < base + len(load):
+            if worker.process.poll() is not None:
+                raise SystemExit(f"worker died:\n{worker.tail(30)}")
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+        rate = len(load) / elapsed
+        metrics = worker_metrics(settings.worker.web_port)
+        memory = peak_rss_mib(worker.process.pid)
+    finally:
+        worker.stop()
+        if servers:
+            servers.stop()
+
+    share = rate / alone
+    print("\nresults")
+    print(
+        f"  end to end:      {rate:7.1f} mentions/s ({len(load):,} in {elapsed:.0f}s; publishing took {published:.0f}s)"
+    )
+    print(f"  scorer alone:    {alone:7.1f} texts/s")
+    print(f"  ratio:           {share:7.2f} (end to end / scorer alone)")
+    print(
+        f"  latency at {args.rate:.0f}/s: p50 {p50:.2f}s, p95 {p95:.2f}s over {len(delays)} mentions "
+        f"(publish to searchable)"
+    )
+    print(
+        f"  worker peak RSS: {memory:.0f} MiB; scorer time in worker {metrics.get(Metric.SCORE_SECONDS.value, 0):.0f}s"
+    )
+    print(
+        f"\n{'PASS' if share >= TARGET_SHARE else 'MISS'}  end to end >= {TARGET_SHARE:.0%} of scorer alone"
+    )
+    print(f"{'PASS' if p95 <= TARGET_P95 else 'MISS'}  p95 latency <= {TARGET_P95:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
