@@ -24,19 +24,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from elasticsearch import Elasticsearch  # noqa: E402
-from kafka import KafkaProducer  # noqa: E402
+from elasticsearch import Elasticsearch
+from kafka import KafkaProducer
 
-from models.loading import ScorerConfig, build_scorer  # noqa: E402
-from models.scorer import ScoreRequest  # noqa: E402
-from streams.codec import decode  # noqa: E402
-from streams.demo import SAMPLE, start_worker, worker_metrics, write_config  # noqa: E402
-from streams.embedded import EmbeddedServers, free_port  # noqa: E402
-from streams.metrics import Metric  # noqa: E402
-from streams.records import RawMention  # noqa: E402
-from streams.search.client import layout  # noqa: E402
-from streams.settings import Settings, default_cache_dir, load_settings  # noqa: E402
-from streams.topics import Topics  # noqa: E402
+from models.loading import ScorerConfig, build_scorer
+from models.scorer import ScoreRequest
+from streams.codec import decode
+from streams.demo import SAMPLE, start_worker, worker_metrics, write_config
+from streams.embedded import EmbeddedServers, free_port
+from streams.metrics import Metric
+from streams.records import RawMention
+from streams.search.client import layout
+from streams.settings import Settings, default_cache_dir, load_settings
+from streams.topics import Topics
 
 TARGET_SHARE, TARGET_P95 = 0.70, 5.0
 
@@ -209,7 +209,8 @@ def main() -> None:
     share = rate / alone
     print("\nresults")
     print(
-        f"  end to end:      {rate:7.1f} mentions/s ({len(load):,} in {elapsed:.0f}s; publishing took {published:.0f}s)"
+        f"  end to end:      {rate:7.1f} mentions/s ({len(load):,} in {elapsed:.0f}s; "
+        f"publishing took {published:.0f}s)"
     )
     print(f"  scorer alone:    {alone:7.1f} texts/s")
     print(f"  ratio:           {share:7.2f} (end to end / scorer alone)")
@@ -218,7 +219,8 @@ def main() -> None:
         f"(publish to searchable)"
     )
     print(
-        f"  worker peak RSS: {memory:.0f} MiB; scorer time in worker {metrics.get(Metric.SCORE_SECONDS.value, 0):.0f}s"
+        f"  worker peak RSS: {memory:.0f} MiB; "
+        f"scorer time in worker {metrics.get(Metric.SCORE_SECONDS.value, 0):.0f}s"
     )
     print(
         f"\n{'PASS' if share >= TARGET_SHARE else 'MISS'}  end to end >= {TARGET_SHARE:.0%} of scorer alone"
