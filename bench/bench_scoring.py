@@ -98,6 +98,11 @@ def peak_memory_child(
 
 
 def peak_rss_mib() -> float:
+    """This process's own peak (VmHWM). ru_maxrss would not do: Linux carries it across exec,
+    so a freshly spawned child would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

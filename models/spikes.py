@@ -20,15 +20,17 @@ class SpikeRule:
     window_seconds: int = 3600
     baseline_windows: int = 24
     """Trailing windows that form the baseline (the current window excluded)."""
-    min_history: int = 6
-    """Windows of history needed before the first alert (no alerts while learning)."""
-    z: float = 3.0
+    min_history: int = 24
+    """Windows of history needed before the first alert (no alerts while learning). A day of
+    hourly windows, so the baseline has seen a night and a day."""
+    z: float = 3.5
     min_count: int = 8
     """A window never alerts below this many negative mentions."""
     min_ratio: float = 2.0
     """...nor below this multiple of the baseline mean."""
-    late_windows: int = 1
-    """Mentions this many windows late still count; older ones are ignored."""
+    late_windows: int = 3
+    """Mentions this many windows behind the newest one still count; older ones are ignored.
+    Live streams are late by seconds; a replay consumed from many partitions can be hours late."""
     max_ids_per_window: int = 5000
     """Ids remembered per window to ignore redelivered mentions (memory bound)."""
     samples: int = 5
@@ -78,7 +80,7 @@ class BrandSpikes:
         if len(window.ids) < self.rule.max_ids_per_window:
             window.ids.add(mention_id)
         window.count += 1
-        window.categories[category or "none"] += 1
+        window.categories[category or "no_complaint"] += 1
         if len(window.samples) < self.rule.samples:
             window.samples.append(mention_id)
         self._prune(max(newest, start))

@@ -65,33 +65,26 @@ class Status:
 
 def effective_settings(base: Settings, servers: EmbeddedServers, data_dir: Path, demo: bool) -> Settings:
     """The user's settings pointed at the embedded servers (and, for the demo, its brands)."""
-    extra: dict[str, Any] = {}
-    if demo and not base.brands:
-        extra = yaml.safe_load(DEMO_CONFIG.read_text())
-    return base.model_copy(
-        update={
-            "kafka": base.kafka.model_copy(
-                update={
-                    "bootstrap_servers": servers.bootstrap,
-                    "replication_factor": 1,
-                    "session_timeout_s": 6.0,
-                    "heartbeat_interval_s": 1.0,
-                }
-            ),
-            "elasticsearch": base.elasticsearch.model_copy(update={"url": servers.search_url, "replicas": 0}),
-            "worker": base.worker.model_copy(
-                update={"web_port": free_port(), "data_dir": data_dir / "worker"}
-            ),
-            **(
-                {
-                    "brands": load_settings(None, brands=extra["brands"]).brands,
-                    "detector": base.detector.model_copy(update=extra["detector"]),
-                }
-                if extra
-                else {}
-            ),
-        }
-    )
+    kafka: dict[str, Any] = {
+        "bootstrap_servers": servers.bootstrap,
+        "replication_factor": 1,
+        "session_timeout_s": 6.0,
+        "heartbeat_interval_s": 1.0,
+    }
+    update: dict[str, Any] = {
+        "elasticsearch": base.elasticsearch.model_copy(update={"url": servers.search_url, "replicas": 0}),
+        "worker": base.worker.model_copy(update={"web_port": free_port(), "data_dir": data_dir / "worker"}),
+    }
+    if demo:
+        # One worker on one machine: a single partition keeps a days-long replay in event-time
+        # order, which the per-window spike counts rely on.
+        kafka["partitions"] = 1
+        if not base.brands:
+            extra = yaml.safe_load(DEMO_CONFIG.read_text())
+            update["brands"] = load_settings(None, brands=extra["brands"]).brands
+            update["detector"] = base.detector.model_copy(update=extra["detector"])
+    update["kafka"] = base.kafka.model_copy(update=kafka)
+    return base.model_copy(update=update)
 
 
 def write_config(settings: Settings, path: Path) -> Path:

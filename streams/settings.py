@@ -114,8 +114,8 @@ class DetectorSettings(BaseModel):
 
     window_minutes: int = Field(default=60, ge=1, le=24 * 60)
     baseline_windows: int = Field(default=24, ge=1, le=24 * 14)
-    min_history: int = Field(default=6, ge=1)
-    z: float = Field(default=3.0, gt=0)
+    min_history: int = Field(default=24, ge=1)
+    z: float = Field(default=3.5, gt=0)
     min_count: int = Field(default=8, ge=1)
     min_ratio: float = Field(default=2.0, ge=1)
 

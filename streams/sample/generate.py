@@ -222,7 +222,10 @@ class Generator:
         key = {"pl": "zakupowo_replies_pl", "hu": "kosarka_replies_hu"}.get(lang, "replies_en")
         if brand == "kosarka" and lang == "pl":
             key = "replies_en"
-        text = self.rng.choice(self.texts[key])
+        during = INCIDENT_START <= mention.created_at < INCIDENT_START + timedelta(hours=5)
+        about_outage = brand == "zakupowo" and during
+        fitting = [t for t in self.texts[key] if ("BLIK" in t) == about_outage] or self.texts[key]
+        text = self.rng.choice(fitting)
         self.emit(
             RawMention(
                 platform=mention.platform,

@@ -123,7 +123,7 @@ ALERT_PROPERTIES: dict[str, Any] = {
                     "baseline_std": FLOAT,
                     "threshold": FLOAT,
                     "score": FLOAT,
-                    "top_categories": {"properties": {**CATEGORY_COUNTS["properties"], "none": INT}},
+                    "top_categories": {"properties": {**CATEGORY_COUNTS["properties"], "no_complaint": INT}},
                     "sample_mention_ids": KEYWORD,
                 }
             },

@@ -78,8 +78,7 @@ class Pipeline:
         self.app.agent(self.scored, name="index")(self.index)
         self.app.agent(self.scored, name="detect")(self.detect)
         self.app.agent(self.alerts, name="alerts")(self.index_alerts)
-        self.app.page("/metrics")(self._metrics_page)
-        self.app.page("/health")(self._health_page)
+        self._register_pages()
         self.app.on_before_shutdown.connect(self._close)
 
     def _topic(self, name: str) -> Any:
@@ -231,7 +230,10 @@ class Pipeline:
         c.add(Metric.SCORED, scored - unscored)
         c.add(Metric.UNSCORED, unscored)
         c.add(Metric.COMPLAINTS, sum(1 for s in records if s.scores.complaint))
-        c.add(Metric.NEGATIVE, sum(1 for s in records if s.scores.sentiment == "negative"))
+        c.add(
+            Metric.NEGATIVE,
+            sum(1 for s in records if s.scores.sentiment == "negative" and not s.mention.from_brand),
+        )
         c.add(Metric.SCORE_SECONDS, seconds)
         log.info(
             "score batch=%d invalid=%d unscored=%d ms=%.0f",
@@ -252,17 +254,28 @@ class Pipeline:
             self._search = None
         self.executor.shutdown(wait=False)
 
-    async def _metrics_page(self, web: Any, request: Any) -> Any:
-        return web.text(self.counters.prometheus(), content_type="text/plain")
+    def _register_pages(self) -> None:
+        # Faust binds a page function to its view, passing the view as the first argument:
+        # plain closures, not bound methods.
+        async def metrics(view: Any, request: Any) -> Any:
+            return view.text(self.counters.prometheus(), content_type="text/plain")
 
-    async def _health_page(self, web: Any, request: Any) -> Any:
-        status = 503 if self.fatal else 200
-        return web.json({"status": "failed" if self.fatal else "ok"}, status=status)
+        async def health(view: Any, request: Any) -> Any:
+            status = 503 if self.fatal else 200
+            return view.json({"status": "failed" if self.fatal else "ok"}, status=status)
+
+        self.app.page("/metrics")(metrics)
+        self.app.page("/health")(health)
 
 
 def _negative(value: bytes) -> bool:
+    """Customer mentions scored negative: the detector's input (the brand's own posts are not)."""
     scored = decode(ScoredMention, value)
-    return not isinstance(scored, Invalid) and scored.scores.sentiment == "negative"
+    return (
+        not isinstance(scored, Invalid)
+        and scored.scores.sentiment == "negative"
+        and not scored.mention.from_brand
+    )
 
 
 def _brand(value: bytes) -> bytes:

@@ -64,7 +64,7 @@ class ScoreStep:
                 )
                 continue
             out.unscored += 0 if score.scored else 1
-            out.scored.append(ScoredMention(mention=mention, scores=_scores(score), scored_at=now))
+            out.scored.append(ScoredMention(mention=mention, scores=_scores(score, mention), scored_at=now))
         return out
 
     def _decode(self, message: Incoming) -> RawMention | Invalid:
@@ -92,14 +92,17 @@ class ScoreStep:
         return results
 
 
-def _scores(score: Score) -> Scores:
+def _scores(score: Score, mention: RawMention) -> Scores:
+    """The brand's own posts and replies keep their sentiment but are never complaints:
+    an apology that names the problem is not the brand complaining about itself."""
+    own = mention.from_brand
     return Scores(
         lang=score.lang,
         sentiment=score.sentiment,  # type: ignore[arg-type]
         sentiment_scores=score.sentiment_scores,
-        complaint=score.complaint,
+        complaint=score.complaint and not own,
         complaint_score=score.complaint_score,
-        category=score.category.value if score.category else None,
+        category=score.category.value if score.category and not own else None,
         model=score.model,
         unscored_reason=score.unscored_reason,
     )

@@ -161,5 +161,20 @@ def test_demo_once_replays_the_sample_and_fires_the_flare_up_alert(tmp_path: Pat
     assert "*** ALERT zakupowo: complaint spike" in summary
     assert "dead-lettered        6" in summary
     lines = {row.split()[0]: row for row in summary.splitlines() if row.startswith("  ")}
-    assert int(lines["indexed"].split()[1].replace(",", "")) == 5127 - 6
+    from streams.collectors.files import count_lines
+
+    assert int(lines["indexed"].split()[1].replace(",", "")) == count_lines(SAMPLE) - 6
     assert int(lines["alerts"].split()[1]) >= 1
+
+
+def test_worker_serves_metrics_and_health(harness: Harness) -> None:
+    import urllib.request
+
+    from streams.demo import worker_metrics
+
+    worker = harness.start_worker()
+    port = harness.settings.worker.web_port
+    wait_for(lambda: bool(worker_metrics(port)), 180, "the metrics page", worker)
+    assert "flarewatch_mentions_received_total" in worker_metrics(port)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+        assert response.status == 200 and json.loads(response.read()) == {"status": "ok"}

@@ -81,7 +81,7 @@ def test_documents_only_use_mapped_fields() -> None:
         baseline_std=1,
         threshold=12,
         score=18,
-        top_categories={"payment": 30, "none": 2},
+        top_categories={"payment": 30, "no_complaint": 2},
         sample_mention_ids=("facebook:c1",),
         fired_at=T0,
     )
