@@ -99,6 +99,7 @@ def write_config(settings: Settings, path: Path) -> Path:
 
 def start_worker(config: Path, data_dir: Path) -> Child:
     log_path = data_dir / "logs" / "worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "streams", "--config", str(config), "worker", "--loglevel", "info"],
