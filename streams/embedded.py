@@ -9,6 +9,7 @@ gets a fresh cluster id, which also resets replay checkpoints); noida-db keeps i
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -74,14 +75,28 @@ class Child:
         return self.process.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+        """Signal the child's whole process group (children are started in their own session,
+        and a server's wrapper may have children of its own), wait, then kill what is left."""
         if self.alive():
-            self.process.send_signal(sig)
+            self._signal_group(sig)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal_group(signal.SIGKILL)
                 self.process.wait(5)
+        deadline = time.monotonic() + timeout
+        while self._signal_group(0) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the rest of the group is still shutting down
+        self._signal_group(signal.SIGKILL)
         self.log_file.close()
+
+    def _signal_group(self, sig: int) -> bool:
+        """Send ``sig`` to the process group; False when no process of it is left."""
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
 
     def tail(self, lines: int = 15) -> str:
         try:
