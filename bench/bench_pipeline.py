@@ -139,6 +139,27 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int, skip: frozenset[int] = frozenset()) -> float:
+    """CPU time (user + system, all threads) of a process and its live descendants, leaving out
+    the subtrees rooted at ``skip``."""
+    children: dict[int, list[int]] = {}
+    seconds: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            seconds[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += seconds.get(current, 0.0)
+        todo.extend(c for c in children.get(current, []) if c not in skip)
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,6 +209,10 @@ def main() -> None:
         base = count(es, index)
 
         print(f"throughput: {len(load):,} mentions published at once...", flush=True)
+        processes = {"worker": worker.process.pid, "this script": os.getpid()}
+        processes.update({c.name: c.process.pid for c in (servers.children if servers else [])})
+        others = frozenset(processes.values())
+        cpu_before = {name: cpu_seconds(pid, others - {pid}) for name, pid in processes.items()}
         started = time.monotonic()
         for m in load:
             producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
@@ -199,6 +224,7 @@ def main() -> None:
             time.sleep(0.5)
         elapsed = time.monotonic() - started
         rate = len(load) / elapsed
+        cpu = {name: cpu_seconds(pid, others - {pid}) - cpu_before[name] for name, pid in processes.items()}
         metrics = worker_metrics(settings.worker.web_port)
         memory = peak_rss_mib(worker.process.pid)
     finally:
@@ -221,6 +247,11 @@ def main() -> None:
     print(
         f"  worker peak RSS: {memory:.0f} MiB; "
         f"scorer time in worker {metrics.get(Metric.SCORE_SECONDS.value, 0):.0f}s"
+    )
+    print(
+        "  CPU seconds during the throughput run: "
+        + ", ".join(f"{name} {seconds:.0f}" for name, seconds in cpu.items())
+        + f" (of {(os.cpu_count() or 1) * elapsed:.0f} available)"
     )
     print(
         f"\n{'PASS' if share >= TARGET_SHARE else 'MISS'}  end to end >= {TARGET_SHARE:.0%} of scorer alone"

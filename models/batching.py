@@ -31,3 +31,25 @@ def plan_buckets(lengths: Sequence[int], max_batch: int, overhead_tokens: int) -
         groups.append(order[cut[end] : end])
         end = cut[end]
     return groups[::-1]
+
+
+def spread(groups: Sequence[Sequence[int]], lengths: Sequence[int], lanes: int) -> list[list[int]]:
+    """Sub-batches for ``lanes`` side-by-side calls. The costliest (rows x longest) is halved
+    while it is more than one lane's fair share of the total, then all are ordered costliest
+    first, so that threads that take the next as they finish end close together."""
+    if lanes < 1:
+        raise ValueError("lanes must be at least 1")
+
+    def cost(group: list[int]) -> int:
+        return len(group) * max(lengths[i] for i in group)
+
+    out = [list(g) for g in groups if g]
+    share = sum(cost(g) for g in out) / lanes
+    while out:
+        largest = max(out, key=cost)
+        if len(largest) < 2 or cost(largest) <= share:
+            break
+        out.remove(largest)
+        half = len(largest) // 2
+        out += [largest[:half], largest[half:]]
+    return sorted(out, key=cost, reverse=True)

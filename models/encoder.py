@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from transformers import AutoTokenizer, BertModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
 from models import adapters
-from models.batching import plan_buckets
+from models.batching import plan_buckets, spread
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
@@ -49,6 +50,14 @@ class EncoderOptions:
     max_batch: int = 64
     bucket_overhead_tokens: int = 96
     """Fixed cost of one forward pass, in padded tokens, used to decide bucket cuts."""
+    lanes: bool = True
+    """ONNX Runtime: run a batch's sub-batches side by side, one single-threaded call per thread,
+    instead of one call at a time spread over ``threads`` intra-op threads. Measured here: about
+    4% faster alone, 10% less CPU, and it degrades more gently when other processes take the
+    cores; a lone text runs on one thread (slower at batch 1)."""
+    spin: bool = False
+    """Let ONNX Runtime's idle threads busy-wait for work. Measured here: no faster alone, and
+    about 8% more CPU, which a worker sharing its cores with a broker and a search server lacks."""
 
 
 def quiet_transformers() -> None:
@@ -100,7 +109,7 @@ class Encoder(ABC):
     """Turns texts into features. Loads once; ``features`` is CPU-bound and blocks.
 
     Call ``features`` from an executor inside an event loop; it is not safe to call from
-    several threads at once.
+    several threads at once (it may itself run sub-batches on threads of its own).
     """
 
     def __init__(
@@ -110,6 +119,7 @@ class Encoder(ABC):
         self.spec = spec
         self.options = options
         self.pad_id = int(tokenizer.pad_token_id or 0)
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     @abstractmethod
@@ -131,9 +141,28 @@ class Encoder(ABC):
         if not texts:
             return out
         ids = self.tokenize(texts)
-        for group in self._groups([len(x) for x in ids]):
-            out[group] = self._run(*self._pad([ids[i] for i in group]))
+        groups = self._groups([len(x) for x in ids])
+        lanes = self.lanes()
+        if lanes < 2:
+            for group in groups:
+                out[group] = self._run(*self._pad([ids[i] for i in group]))
+            return out
+
+        def run(group: list[int]) -> tuple[list[int], Floats]:
+            return group, self._run(*self._pad([ids[i] for i in group]))
+
+        for group, features in self._pool(lanes).map(run, spread(groups, [len(x) for x in ids], lanes)):
+            out[group] = features
         return out
+
+    def lanes(self) -> int:
+        """How many ``_run`` calls may go side by side; 1 unless the runtime supports it."""
+        return 1
+
+    def _pool(self, lanes: int) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="encoder-lane")
+        return self._executor
 
     def _groups(self, lengths: list[int]) -> list[list[int]]:
         o = self.options

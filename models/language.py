@@ -83,16 +83,24 @@ class LanguageDetector:
         self._detector.compute_language_confidence_values("warm up the language models")
 
     def decide(self, text: str, hint: str | None = None) -> LanguageDecision:
+        return self.precheck(text, hint) or self.detect(text)
+
+    def precheck(self, text: str, hint: str | None = None) -> LanguageDecision | None:
+        """The cheap part of :meth:`decide`: empty texts, hints, texts without words. None
+        means the detector must look at the text (:meth:`detect`)."""
         if is_blank(text):
             return LanguageDecision(None, "empty text")
         if hint is not None and hint.strip():
             return self._from_hint(hint)
-        words = words_only(text)
-        if not has_letters(words):
+        if not has_letters(words_only(text)):
             if has_pictographs(text):
                 return LanguageDecision(None)
             return LanguageDecision(None, "no words or emoji to score")
-        return self._detect(words)
+        return None
+
+    def detect(self, text: str) -> LanguageDecision:
+        """The statistical detector on a text that :meth:`precheck` passed on."""
+        return self._detect(words_only(text))
 
     def decide_many(self, items: Iterable[tuple[str, str | None]]) -> list[LanguageDecision]:
         return [self.decide(text, hint) for text, hint in items]

@@ -71,6 +71,9 @@ class KafkaSettings(BaseModel):
     ssl_cafile: Path | None = None
     session_timeout_s: float = Field(default=30.0, gt=0)
     heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    linger_ms: int = Field(default=10, ge=0, le=1000)
+    """How long the worker's producer waits to fill a batch: fewer, larger produce requests."""
+    producer_batch_bytes: int = Field(default=256 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
 
     @property
     def servers(self) -> list[str]:
