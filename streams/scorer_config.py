@@ -14,7 +14,9 @@ def scorer_config(settings: Settings) -> ScorerConfig:
         cache_dir=s.cache_dir,
         runtime=s.runtime,
         quantization=s.quantization,
-        encoder=EncoderOptions(threads=s.threads, max_length=s.max_length, max_batch=s.batch_size),
+        encoder=EncoderOptions(
+            threads=s.threads, max_length=s.max_length, max_batch=s.batch_size, lanes=s.lanes
+        ),
         detection=DetectionOptions(
             candidates=s.detection_candidates, high_accuracy=s.detection_high_accuracy
         ),

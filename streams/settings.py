@@ -34,6 +34,9 @@ class ScoringSettings(BaseModel):
     runtime: Runtime = Runtime.ONNX
     quantization: Quantization = Quantization.INT8_ATTENTION
     threads: int | None = Field(default=None, ge=1, le=256)
+    """Inference threads; None: one per core this process may use."""
+    lanes: bool = True
+    """ONNX: sub-batches side by side, one thread each (False: one at a time, intra-op threads)."""
     max_length: int = Field(default=128, ge=16, le=512)
     batch_size: int = Field(default=64, ge=1, le=1024)
     cache_dir: Path = Field(default_factory=default_cache_dir)

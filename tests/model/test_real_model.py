@@ -136,3 +136,23 @@ def test_side_by_side_lanes_give_the_same_features_as_one_call_at_a_time(
     serial = build_scorer(serial_config).backend.encoder  # type: ignore[attr-defined]
     assert serial.lanes() == 1
     np.testing.assert_allclose(lanes.features(texts), serial.features(texts), rtol=0, atol=1e-4)
+
+
+def test_overlapped_language_detection_gives_the_same_scores(scorer: Scorer) -> None:
+    requests = [ScoreRequest(t) for _, t, _ in COMPLAINTS] + [
+        ScoreRequest("Meine Bestellung ist seit zwei Wochen nicht angekommen!"),
+        ScoreRequest("   "),
+        ScoreRequest("Kiedy wysyłka?", "pl"),
+        ScoreRequest("😡😡😡"),
+    ]
+    assert scorer.overlap
+    overlapped = scorer.score(requests)
+    scorer.overlap = False
+    try:
+        serial = scorer.score(requests)
+    finally:
+        scorer.overlap = True
+    assert [(s.lang, s.sentiment, s.category, s.unscored_reason) for s in overlapped] == [
+        (s.lang, s.sentiment, s.category, s.unscored_reason) for s in serial
+    ]
+    assert overlapped[len(COMPLAINTS)].unscored_reason == "unsupported language 'de'"

@@ -58,3 +58,13 @@ def test_missing_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SettingsError, match="cannot read config file"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_scoring_settings_reach_the_scorer_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from streams.scorer_config import scorer_config
+
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(scoring={"threads": 3, "lanes": False, "max_length": 96, "batch_size": 32})
+    encoder = scorer_config(s).encoder
+    assert (encoder.threads, encoder.lanes, encoder.max_length, encoder.max_batch) == (3, False, 96, 32)
+    assert scorer_config(load_settings()).encoder.lanes is True
