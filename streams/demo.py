@@ -111,9 +111,10 @@ def start_worker(config: Path, data_dir: Path) -> Child:
     return Child("worker", process, log_path, log_file)
 
 
-def worker_metrics(port: int) -> dict[str, float]:
+def worker_metrics(port: int, timeout_s: float = 2) -> dict[str, float]:
+    """The worker's counters from its /metrics page; empty when it does not answer in time."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout_s) as response:
             text = response.read().decode()
     except OSError:
         return {}

@@ -174,7 +174,14 @@ def test_worker_serves_metrics_and_health(harness: Harness) -> None:
 
     worker = harness.start_worker()
     port = harness.settings.worker.web_port
-    wait_for(lambda: bool(worker_metrics(port)), 180, "the metrics page", worker)
-    assert "flarewatch_mentions_received_total" in worker_metrics(port)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+    seen: dict[str, float] = {}
+
+    def answered() -> bool:
+        # the event loop can stall for seconds while the model loads: a generous timeout
+        seen.update(worker_metrics(port, timeout_s=30))
+        return bool(seen)
+
+    wait_for(answered, 180, "the metrics page", worker)
+    assert seen["flarewatch_mentions_received_total"] == 0
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30) as response:
         assert response.status == 200 and json.loads(response.read()) == {"status": "ok"}
