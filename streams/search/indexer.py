@@ -60,7 +60,10 @@ class Indexer:
         raise RuntimeError(f"threads {sorted(groups)} kept changing under us; giving up this batch")
 
     async def _thread_actions(self, groups: dict[str, list[ScoredMention]]) -> list[Action]:
-        found = await self.client.mget(index=self.layout.threads, ids=list(groups))
+        found = await self.writer.retrying(
+            lambda: self.client.mget(index=self.layout.threads, ids=list(groups)),
+            f"reading {len(groups)} threads",
+        )
         existing = {d["_id"]: d for d in found.body["docs"] if d.get("found")}
         actions = []
         for key, mentions in groups.items():

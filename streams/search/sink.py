@@ -9,12 +9,13 @@ topic. Every document has a deterministic ``_id``, so a retried or replayed writ
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from elasticsearch import (
     ApiError,
@@ -26,6 +27,7 @@ from elasticsearch import (
 
 log = logging.getLogger("flarewatch.search")
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,44 +75,70 @@ class Outcome:
 
 
 class BulkWriter:
+    """Bulk writes (and the reads they depend on) that wait out transient failures."""
+
     def __init__(
         self,
         client: AsyncElasticsearch,
         backoff: Backoff = Backoff(),
         sleep: Callable[[float], Any] = asyncio.sleep,
+        on_retry: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
         self.backoff = backoff
         self.sleep = sleep
+        self.on_retry = on_retry
+        """Called before every back-off (for the retry counter on /metrics)."""
 
     async def write(self, actions: Sequence[Action]) -> Outcome:
-        """Returns once every action is acknowledged, rejected for good, or in conflict."""
+        """Returns once every action is acknowledged, rejected for good, or in conflict.
+
+        Raises only for a non-transient error of the whole request (a 400 for the body, say).
+        """
         outcome = Outcome()
         pending = list(actions)
         attempt = 0
         while pending:
             started = time.monotonic()
-            try:
-                response = await self.client.bulk(operations=_body(pending))
-            except (ConnectionError, ConnectionTimeout) as exc:
-                pending, attempt = await self._retry(pending, attempt, f"unavailable: {exc}", outcome)
-                continue
-            except ApiError as exc:
-                if exc.status_code not in TRANSIENT_STATUS:
-                    raise
-                pending, attempt = await self._retry(pending, attempt, f"HTTP {exc.status_code}", outcome)
-                continue
-            except TransportError as exc:
-                pending, attempt = await self._retry(pending, attempt, str(exc), outcome)
-                continue
+            body = _body(pending)
+            response = await self.retrying(
+                functools.partial(self.client.bulk, operations=body), f"{len(pending)} documents", outcome
+            )
             pending = self._sort(pending, response.body.get("items", []), outcome)
             if pending:
-                pending, attempt = await self._retry(
-                    pending, attempt, f"{len(pending)} items throttled", outcome
-                )
+                await self._pause(attempt, f"throttled {len(pending)} items", outcome)
+                attempt += 1
             else:
                 log.debug("bulk ok actions=%d ms=%.0f", len(actions), 1000 * (time.monotonic() - started))
         return outcome
+
+    async def retrying(
+        self, call: Callable[[], Awaitable[T]], what: str, outcome: Outcome | None = None
+    ) -> T:
+        """``await call()`` until it succeeds, backing off after 408, 429, 5xx, connection errors
+        and timeouts, without limit. Other errors are raised at once."""
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except (ConnectionError, ConnectionTimeout) as exc:
+                why = f"unavailable ({type(exc).__name__}: {exc})"
+            except ApiError as exc:
+                if exc.status_code not in TRANSIENT_STATUS:
+                    raise
+                why = f"answered HTTP {exc.status_code}"
+            except TransportError as exc:
+                why = f"failed ({exc})"
+            await self._pause(attempt, f"{why}; retrying {what}", outcome)
+            attempt += 1
+
+    async def _pause(self, attempt: int, why: str, outcome: Outcome | None) -> None:
+        delay = self.backoff.delay(attempt)
+        log.warning("search server %s in %.1fs (attempt %d)", why, delay, attempt + 1)
+        if outcome is not None:
+            outcome.retries += 1
+        self.on_retry()
+        await self.sleep(delay)
 
     def _sort(self, actions: list[Action], items: list[dict[str, Any]], outcome: Outcome) -> list[Action]:
         retry: list[Action] = []
@@ -130,21 +158,6 @@ class BulkWriter:
                 reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
                 outcome.rejected.append(Rejected(action, status, reason))
         return retry
-
-    async def _retry(
-        self, pending: list[Action], attempt: int, why: str, outcome: Outcome
-    ) -> tuple[list[Action], int]:
-        delay = self.backoff.delay(attempt)
-        log.warning(
-            "search server %s; retrying %d documents in %.1fs (attempt %d)",
-            why,
-            len(pending),
-            delay,
-            attempt + 1,
-        )
-        outcome.retries += 1
-        await self.sleep(delay)
-        return pending, attempt + 1
 
 
 def _body(actions: Sequence[Action]) -> list[dict[str, Any]]:

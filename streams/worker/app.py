@@ -125,7 +125,7 @@ class Pipeline:
 
     async def index(self, stream: Any) -> None:
         w = self.settings.worker
-        indexer = Indexer(self.search, layout(self.settings.elasticsearch), BulkWriter(self.search))
+        indexer = self._indexer()
         async for events in stream.take_events(w.index_batch, within=w.index_batch_timeout_s):
             started = time.monotonic()
             messages = [Incoming.of(e) for e in events]
@@ -189,7 +189,7 @@ class Pipeline:
                 await self._deliver([await self.alerts.send(key=m.brand.encode(), value=encode(alert))])
 
     async def index_alerts(self, stream: Any) -> None:
-        indexer = Indexer(self.search, layout(self.settings.elasticsearch), BulkWriter(self.search))
+        indexer = self._indexer()
         async for value in stream:
             alert = decode(Alert, value)
             if isinstance(alert, Invalid):
@@ -200,6 +200,10 @@ class Pipeline:
             log.warning("ALERT %s", alert_summary(alert))
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _indexer(self) -> Indexer:
+        writer = BulkWriter(self.search, on_retry=lambda: self.counters.add(Metric.INDEX_RETRIES))
+        return Indexer(self.search, layout(self.settings.elasticsearch), writer)
 
     async def _deliver(self, futures: list[Any]) -> None:
         """Wait until Kafka has acknowledged what this batch produced."""
