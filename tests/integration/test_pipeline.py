@@ -16,6 +16,7 @@ from streams.codec import decode
 from streams.demo import SAMPLE
 from streams.records import RawMention
 from streams.search.client import layout
+from streams.settings import Settings
 from tests.integration.conftest import Harness, wait_for
 
 pytestmark = pytest.mark.integration
@@ -185,3 +186,26 @@ def test_worker_serves_metrics_and_health(harness: Harness) -> None:
     assert seen["flarewatch_mentions_received_total"] == 0
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30) as response:
         assert response.status == 200 and json.loads(response.read()) == {"status": "ok"}
+
+
+def test_a_flood_of_bad_messages_stops_the_worker_with_a_clear_error(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from streams.cli.worker import prepare
+
+    worker_settings = settings.worker.model_copy(update={"dlq_max_consecutive": 20})
+    settings = settings.model_copy(update={"worker": worker_settings})
+    prepare(settings)
+    harness = Harness(settings, tmp_path, [])
+    try:
+        worker = harness.start_worker()
+        harness.produce([(None, b"not json %d" % i) for i in range(60)])
+        wait_for(lambda: not worker.alive(), 180, "the worker to stop", worker)
+        assert worker.process.returncode not in (0, None)
+        assert "invalid messages in a row (limit 20)" in worker.log_path.read_text()
+        # what came before the limit was dead-lettered, not dropped; the rest waits in the topic
+        letters = harness.dead_letters(20, timeout_s=30)
+        assert 20 <= len(letters) < 60
+        assert all("invalid JSON" in letter.reason for letter in letters)
+    finally:
+        harness.stop_all()
