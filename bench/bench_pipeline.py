@@ -31,7 +31,7 @@ from models.loading import ScorerConfig, build_scorer
 from models.scorer import ScoreRequest
 from streams.codec import decode
 from streams.demo import SAMPLE, start_worker, worker_metrics, write_config
-from streams.embedded import EmbeddedServers, free_port
+from streams.embedded import Child, EmbeddedServers, free_port
 from streams.metrics import Metric
 from streams.records import RawMention
 from streams.search.client import layout
@@ -98,10 +98,12 @@ def count(es: Elasticsearch, index: str) -> int:
     return int(es.count(index=index)["count"])
 
 
-def indexed(port: int) -> float:
+def indexed(port: int, worker: Child) -> float:
     """The worker's count of mentions Elasticsearch acknowledged. Asks again when the page does
     not answer in time (a busy event loop), instead of reading that as zero."""
     while not (metrics := worker_metrics(port, timeout_s=30)):
+        if not worker.alive():
+            raise SystemExit(f"worker died:\n{worker.tail(30)}")
         time.sleep(0.5)
     return metrics.get(Metric.INDEXED.value, 0.0)
 
@@ -233,7 +235,7 @@ def main() -> None:
         processes.update({c.name: c.process.pid for c in (servers.children if servers else [])})
         others = frozenset(processes.values())
         cpu_before = {name: cpu_seconds(pid, others - {pid}) for name, pid in processes.items()}
-        target = indexed(settings.worker.web_port) + len(load)  # read before the first send
+        target = indexed(settings.worker.web_port, worker) + len(load)  # read before the first send
         started = time.monotonic()
         for m in load:
             producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
@@ -242,9 +244,7 @@ def main() -> None:
         # Wait on the worker's own count of what Elasticsearch acknowledged, then check once
         # that it is all searchable. Polling _count meanwhile would measure the search server's
         # counting instead: noida-db counts by scanning (0.5 s of CPU per call at 20,000 docs).
-        while indexed(settings.worker.web_port) < target:
-            if worker.process.poll() is not None:
-                raise SystemExit(f"worker died:\n{worker.tail(30)}")
+        while indexed(settings.worker.web_port, worker) < target:  # raises if the worker died
             time.sleep(0.2)
         while count(es, index) < base + len(load):
             time.sleep(0.2)

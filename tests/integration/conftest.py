@@ -3,6 +3,7 @@ Elasticsearch when KAFKA_BOOTSTRAP_SERVERS and ELASTICSEARCH_URL are set."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -19,7 +20,7 @@ from streams.codec import decode
 from streams.demo import start_worker, write_config
 from streams.dlq import MAX_DEAD_LETTER_BYTES
 from streams.embedded import Child, EmbeddedServers, free_port
-from streams.records import DeadLetter
+from streams.records import DeadLetter, RawMention
 from streams.settings import Settings, load_settings
 from streams.topics import Topics
 
@@ -101,6 +102,9 @@ class Harness:
         producer.flush()
         producer.close()
 
+    def produce_mentions(self, mentions: list[RawMention]) -> None:
+        self.produce([(m.partition_key, m.model_dump_json().encode()) for m in mentions])
+
     def search(self) -> Elasticsearch:
         return Elasticsearch(self.settings.elasticsearch.url)
 
@@ -132,12 +136,14 @@ class Harness:
             child.stop(signal.SIGTERM, timeout=30)
 
 
-@pytest.fixture()
-def harness(settings: Settings, tmp_path: Path) -> Iterator[Harness]:
+@contextlib.contextmanager
+def running(settings: Settings, folder: Path) -> Iterator[Harness]:
+    """Topics and indices for ``settings``; every worker started through it is stopped at the
+    end, and the log of one that failed is printed."""
     from streams.cli.worker import prepare
 
     prepare(settings)
-    h = Harness(settings, tmp_path, [])
+    h = Harness(settings, folder, [])
     try:
         yield h
     finally:
@@ -145,6 +151,12 @@ def harness(settings: Settings, tmp_path: Path) -> Iterator[Harness]:
         for child in h.workers:
             if child.process.returncode not in (0, -15, None):
                 print(f"worker log {child.log_path}:\n{child.tail(40)}")
+
+
+@pytest.fixture()
+def harness(settings: Settings, tmp_path: Path) -> Iterator[Harness]:
+    with running(settings, tmp_path) as h:
+        yield h
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, child: Child | None = None) -> None:

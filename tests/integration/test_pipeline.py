@@ -17,7 +17,7 @@ from streams.demo import SAMPLE
 from streams.records import RawMention
 from streams.search.client import layout
 from streams.settings import Settings
-from tests.integration.conftest import Harness, wait_for
+from tests.integration.conftest import Harness, running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +127,7 @@ def test_valid_mentions_searchable_exactly_once_and_invalid_ones_dead_lettered(
 
 def test_worker_killed_mid_stream_loses_and_duplicates_nothing(harness: Harness) -> None:
     mentions = sample_mentions(900)
-    harness.produce([(m.partition_key, m.model_dump_json().encode()) for m in mentions])
+    harness.produce_mentions(mentions)
     first = harness.start_worker()
     wait_for(lambda: index_count(harness) >= 150, 240, "the first mentions indexed", first)
     first.process.send_signal(signal.SIGKILL)
@@ -191,13 +191,9 @@ def test_worker_serves_metrics_and_health(harness: Harness) -> None:
 def test_a_flood_of_bad_messages_stops_the_worker_with_a_clear_error(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from streams.cli.worker import prepare
-
     worker_settings = settings.worker.model_copy(update={"dlq_max_consecutive": 20})
     settings = settings.model_copy(update={"worker": worker_settings})
-    prepare(settings)
-    harness = Harness(settings, tmp_path, [])
-    try:
+    with running(settings, tmp_path) as harness:
         worker = harness.start_worker()
         harness.produce([(None, b"not json %d" % i) for i in range(60)])
         wait_for(lambda: not worker.alive(), 180, "the worker to stop", worker)
@@ -207,5 +203,3 @@ def test_a_flood_of_bad_messages_stops_the_worker_with_a_clear_error(
         letters = harness.dead_letters(20, timeout_s=30)
         assert 20 <= len(letters) < 60
         assert all("invalid JSON" in letter.reason for letter in letters)
-    finally:
-        harness.stop_all()

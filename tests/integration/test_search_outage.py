@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli.worker import prepare
 from streams.demo import worker_metrics
 from streams.embedded import EmbeddedServers
 from streams.metrics import Metric
 from streams.settings import Settings
-from tests.integration.conftest import Harness, wait_for
+from tests.integration.conftest import running, wait_for
 from tests.integration.test_pipeline import index_count, indexed_ids, sample_mentions
 
 pytestmark = pytest.mark.integration
@@ -36,18 +35,16 @@ def test_search_outage_mid_stream_loses_and_duplicates_nothing(
     settings = settings.model_copy(
         update={"elasticsearch": settings.elasticsearch.model_copy(update={"url": own_search.search_url})}
     )
-    prepare(settings)
-    harness = Harness(settings, tmp_path, [])
     mentions = sample_mentions(400)
     first, second = mentions[:150], mentions[150:]
-    try:
+    with running(settings, tmp_path) as harness:
         worker = harness.start_worker()
-        harness.produce([(m.partition_key, m.model_dump_json().encode()) for m in first])
+        harness.produce_mentions(first)
         wait_for(lambda: index_count(harness) >= len(first), 240, "the first mentions indexed", worker)
         time.sleep(2)  # noida-db writes its data file about once a second
         own_search.stop()
 
-        harness.produce([(m.partition_key, m.model_dump_json().encode()) for m in second])
+        harness.produce_mentions(second)
         port = settings.worker.web_port
         wait_for(
             lambda: worker_metrics(port, timeout_s=30).get(Metric.INDEX_RETRIES.value, 0) >= 2,
@@ -64,5 +61,3 @@ def test_search_outage_mid_stream_loses_and_duplicates_nothing(
         metrics = worker_metrics(port, timeout_s=30)
         assert metrics[Metric.INDEXED.value] >= len(mentions)
         assert metrics[Metric.INDEX_REJECTED.value] == 0
-    finally:
-        harness.stop_all()
