@@ -29,14 +29,14 @@ from kafka import KafkaProducer
 
 from models.loading import ScorerConfig, build_scorer
 from models.scorer import ScoreRequest
-from streams.codec import decode
-from streams.demo import SAMPLE, start_worker, worker_metrics, write_config
-from streams.embedded import Child, EmbeddedServers, free_port
-from streams.metrics import Metric
-from streams.records import RawMention
+from streams.config.settings import Settings, default_cache_dir, load_settings
+from streams.contracts.codec import decode
+from streams.contracts.records import RawMention
+from streams.devstack.demo import SAMPLE, start_worker, worker_metrics, write_config
+from streams.devstack.embedded import Child, EmbeddedServers, free_port
+from streams.kafka.topics import Topics
 from streams.search.client import layout
-from streams.settings import Settings, default_cache_dir, load_settings
-from streams.topics import Topics
+from streams.worker.metrics import Metric
 
 TARGET_SHARE, TARGET_P95 = 0.70, 5.0
 

@@ -32,7 +32,7 @@ from models.encoder import FeatureModel, load_bert, load_tokenizer
 from models.loading import Runtime, ScorerConfig, build_scorer
 from models.quantization import Quantization
 from models.scorer import Score, Scorer, ScoreRequest
-from streams.settings import default_cache_dir
+from streams.config.settings import default_cache_dir
 
 TARGET_RATE, TARGET_RATIO, TARGET_AGREEMENT = 150.0, 3.5, 0.98
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from streams.records import RawMention, ScoredMention, Thread, ThreadStatus
+from streams.contracts.records import RawMention, ScoredMention, Thread, ThreadStatus
 
 MAX_TRACKED_IDS = 10_000
 """Ids kept per thread for de-duplication; past this a thread counts without checking."""

@@ -4,7 +4,7 @@ import pytest
 
 from models.loading import ScorerConfig, shared_scorer
 from models.scorer import Scorer
-from streams.settings import default_cache_dir
+from streams.config.settings import default_cache_dir
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.records import Author, RawMention, ScoredMention, Scores
+from streams.contracts.records import Author, RawMention, ScoredMention, Scores
 
 T0 = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.settings import Settings, load_settings
+from streams.config.settings import Settings, load_settings
 
 
 @dataclass

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from streams.cli.context import AppContext, log
-from streams.demo import SAMPLE, Demo, DemoOptions
-from streams.metrics import Metric
+from streams.devstack.demo import SAMPLE, Demo, DemoOptions
+from streams.worker.metrics import Metric
 
 
 @click.command()

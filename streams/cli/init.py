@@ -11,7 +11,7 @@ from streams.cli.context import AppContext, log
 @click.pass_obj
 def init(app: AppContext) -> None:
     """Create the Kafka topics and the Elasticsearch templates and indices (idempotent)."""
-    from streams.kafka_admin import ensure_topics
+    from streams.kafka.admin import ensure_topics
     from streams.search.client import layout, sync_client
     from streams.search.setup import ensure_layout
 

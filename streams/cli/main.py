@@ -18,7 +18,7 @@ from streams.cli.replay import replay
 from streams.cli.score import score
 from streams.cli.search import alerts, search
 from streams.cli.worker import worker
-from streams.settings import SettingsError
+from streams.config.settings import SettingsError
 
 EXPECTED_ERRORS = (SettingsError, EncoderUnavailable, ArtifactError, BackendConfigError, OSError)
 

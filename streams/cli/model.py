@@ -17,7 +17,7 @@ from models.loading import build_scorer
 from models.scorer import ScoreRequest
 from models.training import TrainConfig, train
 from streams.cli.context import AppContext, log, scoring_overrides
-from streams.scorer_config import scorer_config
+from streams.config.scoring import scorer_config
 
 
 @click.group()

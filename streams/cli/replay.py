@@ -30,9 +30,9 @@ def replay(
 ) -> None:
     """Replay mentions into Kafka with progress, pacing and a checkpoint."""
     from streams.collectors.replay import Pace, Replay
-    from streams.kafka_admin import cluster_id, ensure_topics
-    from streams.kafka_clients import kafka_python_config
-    from streams.topics import Topics
+    from streams.kafka.admin import cluster_id, ensure_topics
+    from streams.kafka.clients import kafka_python_config
+    from streams.kafka.topics import Topics
 
     try:
         pace = Pace(rate, speedup)

@@ -13,8 +13,8 @@ import click
 from models.loading import build_scorer
 from models.scorer import Score, Scorer, ScoreRequest
 from streams.cli.context import AppContext, log, scoring_overrides
-from streams.score_io import MAX_LINE_BYTES, LineError, ScoreInput, parse_line, render
-from streams.scorer_config import scorer_config
+from streams.cli.score_io import MAX_LINE_BYTES, LineError, ScoreInput, parse_line, render
+from streams.config.scoring import scorer_config
 
 _BAD_INPUT_REASONS = ("empty text",)
 

@@ -13,9 +13,9 @@ from elasticsearch import Elasticsearch
 
 from models.labels import CATEGORIES
 from streams.cli.context import AppContext, log
+from streams.config.settings import Settings
 from streams.search.client import layout, sync_client
 from streams.search.queries import MentionFilter, alert_query, format_mention, mention_query
-from streams.settings import Settings
 
 DEMO_DIR = Path(".flarewatch/demo")
 
@@ -45,7 +45,7 @@ def connect(settings: Settings, data_dir: Path | None) -> Iterator[tuple[Elastic
         data_dir = DEMO_DIR
     if not (data_dir / "search").is_dir():
         raise click.UsageError(f"{data_dir} holds no search data (run flarewatch demo first)")
-    from streams.embedded import EmbeddedServers
+    from streams.devstack.embedded import EmbeddedServers
 
     servers = EmbeddedServers(data_dir).start_search_only()
     try:

@@ -8,12 +8,12 @@ import click
 
 from models.scorer import Scorer, ScoreRequest
 from streams.cli.context import AppContext, log
-from streams.settings import Settings
+from streams.config.settings import Settings
 
 
 def prepare(settings: Settings) -> None:
     """Topics and indices exist before any agent starts (both steps are idempotent)."""
-    from streams.kafka_admin import ensure_topics
+    from streams.kafka.admin import ensure_topics
     from streams.search.client import layout, sync_client
     from streams.search.setup import ensure_layout
 
@@ -34,7 +34,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> int:
     import faust
 
     from models.loading import shared_scorer
-    from streams.scorer_config import scorer_config
+    from streams.config.scoring import scorer_config
     from streams.worker.app import Pipeline
 
     config = scorer_config(settings)

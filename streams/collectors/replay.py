@@ -23,7 +23,7 @@ from kafka import KafkaProducer
 from kafka.errors import MessageSizeTooLargeError
 
 from streams.collectors.files import Line, count_lines, read
-from streams.progress import Progress
+from streams.collectors.progress import Progress
 
 FLUSH_EVERY = 500
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
+from streams.config.settings import ElasticsearchSettings
 from streams.search.layout import Layout
-from streams.settings import ElasticsearchSettings
 
 
 def _options(es: ElasticsearchSettings) -> dict[str, Any]:

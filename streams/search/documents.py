@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.records import Alert, ScoredMention, Thread
+from streams.contracts.records import Alert, ScoredMention, Thread
 
 
 def mention_document(scored: ScoredMention) -> dict[str, Any]:

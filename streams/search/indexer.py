@@ -9,7 +9,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
-from streams.records import Alert, ScoredMention
+from streams.contracts.records import Alert, ScoredMention
 from streams.search.documents import (
     alert_document,
     mention_document,

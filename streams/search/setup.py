@@ -7,7 +7,7 @@ from datetime import datetime
 
 from elasticsearch import Elasticsearch
 
-from streams.records import utc_now
+from streams.contracts.records import utc_now
 from streams.search.layout import Layout
 
 

@@ -23,20 +23,20 @@ from elasticsearch import AsyncElasticsearch
 
 from models.scorer import Scorer
 from models.spikes import BrandSpikes
-from streams.codec import Invalid, decode, encode
-from streams.dlq import DlqGuard, DlqLimit, TooManyInvalid, dead_letter
-from streams.kafka_clients import faust_broker_url, faust_credentials
-from streams.metrics import Counters, Metric
-from streams.records import Alert, DeadLetter, ScoredMention
+from streams.config.settings import Settings
+from streams.contracts.codec import Invalid, decode, encode
+from streams.contracts.records import Alert, DeadLetter, ScoredMention
+from streams.kafka.clients import faust_broker_url, faust_credentials
+from streams.kafka.dead_letters import DlqGuard, DlqLimit, TooManyInvalid, dead_letter
+from streams.kafka.topics import Topics
 from streams.search.client import async_client, layout
 from streams.search.documents import alert_summary
 from streams.search.indexer import Indexer
 from streams.search.sink import BulkWriter
-from streams.settings import Settings
-from streams.topics import Topics
-from streams.worker.alerts import alert_from, spike_rule
 from streams.worker.messages import Incoming
-from streams.worker.scoring import ScoreStep
+from streams.worker.metrics import Counters, Metric
+from streams.worker.steps.detect import alert_from, spike_rule
+from streams.worker.steps.score import ScoreStep
 
 log = logging.getLogger("flarewatch.worker")
 

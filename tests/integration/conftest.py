@@ -16,13 +16,13 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.codec import decode
-from streams.demo import start_worker, write_config
-from streams.dlq import MAX_DEAD_LETTER_BYTES
-from streams.embedded import Child, EmbeddedServers, free_port
-from streams.records import DeadLetter, RawMention
-from streams.settings import Settings, load_settings
-from streams.topics import Topics
+from streams.config.settings import Settings, load_settings
+from streams.contracts.codec import decode
+from streams.contracts.records import DeadLetter, RawMention
+from streams.devstack.demo import start_worker, write_config
+from streams.devstack.embedded import Child, EmbeddedServers, free_port
+from streams.kafka.dead_letters import MAX_DEAD_LETTER_BYTES
+from streams.kafka.topics import Topics
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 
-from streams.embedded import EmbeddedServers
+from streams.devstack.embedded import EmbeddedServers
 
 
 def _group_alive(pgid: int) -> bool:

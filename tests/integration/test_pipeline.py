@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from streams.codec import decode
-from streams.demo import SAMPLE
-from streams.records import RawMention
+from streams.config.settings import Settings
+from streams.contracts.codec import decode
+from streams.contracts.records import RawMention
+from streams.devstack.demo import SAMPLE
 from streams.search.client import layout
-from streams.settings import Settings
 from tests.integration.conftest import Harness, running, wait_for
 
 pytestmark = pytest.mark.integration
@@ -171,7 +171,7 @@ def test_demo_once_replays_the_sample_and_fires_the_flare_up_alert(tmp_path: Pat
 def test_worker_serves_metrics_and_health(harness: Harness) -> None:
     import urllib.request
 
-    from streams.demo import worker_metrics
+    from streams.devstack.demo import worker_metrics
 
     worker = harness.start_worker()
     port = harness.settings.worker.web_port

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.codec import decode
 from streams.collectors.replay import Replay
-from streams.demo import SAMPLE
-from streams.kafka_admin import cluster_id, ensure_topics
-from streams.kafka_clients import kafka_python_config
-from streams.records import RawMention
-from streams.settings import Settings
-from streams.topics import Topics
+from streams.config.settings import Settings
+from streams.contracts.codec import decode
+from streams.contracts.records import RawMention
+from streams.devstack.demo import SAMPLE
+from streams.kafka.admin import cluster_id, ensure_topics
+from streams.kafka.clients import kafka_python_config
+from streams.kafka.topics import Topics
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.demo import worker_metrics
-from streams.embedded import EmbeddedServers
-from streams.metrics import Metric
-from streams.settings import Settings
+from streams.config.settings import Settings
+from streams.devstack.demo import worker_metrics
+from streams.devstack.embedded import EmbeddedServers
+from streams.worker.metrics import Metric
 from tests.integration.conftest import running, wait_for
 from tests.integration.test_pipeline import index_count, indexed_ids, sample_mentions
 

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from elasticsearch import AsyncElasticsearch, BadRequestError
 
-from streams.embedded import free_port
+from streams.devstack.embedded import free_port
 from streams.search.sink import Action, BulkWriter
 
 HEADERS = {"X-Elastic-Product": "Elasticsearch"}

@@ -3,7 +3,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.collectors.files import count_lines, read
-from streams.records import Alert, AlertKind
+from streams.contracts.records import Alert, AlertKind
 from streams.search.documents import (
     alert_document,
     mention_document,

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streams.codec import Invalid, decode, encode
-from streams.dlq import DlqGuard, DlqLimit, TooManyInvalid, dead_letter
-from streams.records import RawMention, ScoredMention
+from streams.contracts.codec import Invalid, decode, encode
+from streams.contracts.records import RawMention, ScoredMention
+from streams.kafka.dead_letters import DlqGuard, DlqLimit, TooManyInvalid, dead_letter
 from tests.factories import mention, scored
 
 GOOD = {

@@ -4,7 +4,7 @@ import pytest
 
 from models.labels import Category
 from models.scorer import Score
-from streams.score_io import MAX_LINE_BYTES, LineError, ScoreInput, parse_line, render
+from streams.cli.score_io import MAX_LINE_BYTES, LineError, ScoreInput, parse_line, render
 
 
 def test_valid_line() -> None:

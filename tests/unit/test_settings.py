@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from models.loading import Runtime
-from streams.settings import SettingsError, load_settings
+from streams.config.settings import SettingsError, load_settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_missing_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 
 def test_scoring_settings_reach_the_scorer_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from streams.scorer_config import scorer_config
+    from streams.config.scoring import scorer_config
 
     monkeypatch.chdir(tmp_path)
     s = load_settings(scoring={"threads": 3, "lanes": False, "max_length": 96, "batch_size": 32})

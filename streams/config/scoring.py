@@ -5,7 +5,7 @@ from __future__ import annotations
 from models.encoder import EncoderOptions
 from models.language import DetectionOptions
 from models.loading import ScorerConfig
-from streams.settings import Settings
+from streams.config.settings import Settings
 
 
 def scorer_config(settings: Settings) -> ScorerConfig:

@@ -6,8 +6,8 @@ import base64
 from collections import deque
 from dataclasses import dataclass
 
-from streams.codec import Invalid
-from streams.records import DeadLetter, utc_now
+from streams.contracts.codec import Invalid
+from streams.contracts.records import DeadLetter, utc_now
 
 
 class TooManyInvalid(RuntimeError):

@@ -1,6 +1,6 @@
 """Builds the bundled sample stream ``mentions.jsonl`` (deterministic; run after editing inputs).
 
-    python -m streams.sample.generate
+    python -m streams.devstack.sample.generate
 
 Five simulated days of mentions for two shops, Zakupowo (Polish) and Kosárka (Hungarian), in
 Polish, Hungarian and English: page posts with comment threads, Messenger conversations, X
@@ -26,7 +26,7 @@ from typing import Any
 
 from models.corpus import Example, Split, load_split
 from models.labels import Stance
-from streams.records import Author, Channel, Platform, RawMention, Source
+from streams.contracts.records import Author, Channel, Platform, RawMention, Source
 
 HERE = Path(__file__).parent
 START = datetime(2026, 11, 16, tzinfo=UTC)

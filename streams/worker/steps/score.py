@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from models.scorer import Score, Scorer, ScoreRequest
-from streams.codec import Invalid, decode
-from streams.dlq import dead_letter
-from streams.records import DeadLetter, RawMention, ScoredMention, Scores, utc_now
+from streams.contracts.codec import Invalid, decode
+from streams.contracts.records import DeadLetter, RawMention, ScoredMention, Scores, utc_now
+from streams.kafka.dead_letters import dead_letter
 from streams.worker.messages import Incoming
 
 log = logging.getLogger("flarewatch.worker")

@@ -21,11 +21,11 @@ from typing import Any
 import yaml
 from elasticsearch import Elasticsearch
 
-from streams.embedded import Child, EmbeddedServers, free_port
-from streams.metrics import Metric
-from streams.records import Alert
+from streams.config.settings import Settings, load_settings
+from streams.contracts.records import Alert
+from streams.devstack.embedded import Child, EmbeddedServers, free_port
 from streams.search.client import layout, sync_client
-from streams.settings import Settings, load_settings
+from streams.worker.metrics import Metric
 
 SAMPLE = Path(__file__).parent / "sample" / "mentions.jsonl"
 DEMO_CONFIG = Path(__file__).parent / "sample" / "demo.yaml"
@@ -166,9 +166,9 @@ class Demo:
     def _replay(self, settings: Settings, sample: Path) -> None:
         from streams.collectors.files import count_lines
         from streams.collectors.replay import Pace, Replay
-        from streams.kafka_admin import cluster_id
-        from streams.kafka_clients import kafka_python_config
-        from streams.topics import Topics
+        from streams.kafka.admin import cluster_id
+        from streams.kafka.clients import kafka_python_config
+        from streams.kafka.topics import Topics
 
         try:
             self.status.total = count_lines(sample)
@@ -233,7 +233,7 @@ class Demo:
             hits = search.search(index=names.alerts, size=100, sort=[{"@timestamp": "asc"}])["hits"]["hits"]
         except Exception:  # the search server may be busy for a moment; try again next second
             return
-        from streams.demo_alerts import alert_from_document, announce
+        from streams.devstack.alerts import alert_from_document, announce
 
         for hit in hits:
             if hit["_id"] not in self.status.alerts:

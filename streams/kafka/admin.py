@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams.kafka_clients import kafka_python_config
-from streams.settings import KafkaSettings
-from streams.topics import Topics
+from streams.config.settings import KafkaSettings
+from streams.kafka.clients import kafka_python_config
+from streams.kafka.topics import Topics
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from models.spikes import Spike, SpikeRule
-from streams.records import Alert, AlertKind, utc_now
-from streams.settings import DetectorSettings
+from streams.config.settings import DetectorSettings
+from streams.contracts.records import Alert, AlertKind, utc_now
 
 
 def spike_rule(d: DetectorSettings) -> SpikeRule:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from streams.records import Alert, AlertKind
-from streams.settings import Settings
+from streams.config.settings import Settings
+from streams.contracts.records import Alert, AlertKind
 
 
 def alert_from_document(doc: dict[str, Any]) -> Alert:

@@ -9,7 +9,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from models.text_rules import is_blank
-from streams.records import SCHEMA_VERSION, RawMention, Record
+from streams.contracts.records import SCHEMA_VERSION, RawMention, Record
 
 R = TypeVar("R", bound=Record)
 MAX_MESSAGE_BYTES = 256 * 1024
