@@ -18,7 +18,7 @@ from streams.search.documents import (
 )
 from streams.search.layout import Layout
 from streams.search.sink import Action, BulkWriter, Rejected
-from streams.threads import merge
+from streams.search.threads import merge
 
 log = logging.getLogger("flarewatch.search")
 MAX_CONFLICT_ROUNDS = 20

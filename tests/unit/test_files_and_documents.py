@@ -12,7 +12,7 @@ from streams.search.documents import (
 )
 from streams.search.layout import ALERT_PROPERTIES, MENTION_PROPERTIES, THREAD_PROPERTIES, Layout
 from streams.search.queries import MentionFilter, mention_query
-from streams.threads import merge
+from streams.search.threads import merge
 from tests.factories import T0, mention, scored
 
 

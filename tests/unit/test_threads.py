@@ -1,8 +1,12 @@
+import ast
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from streams.threads import merge
+import models.threads.fold as fold_module
+from models.threads.fold import ThreadMessage, fold
+from streams.search.threads import merge
 from tests.factories import T0, mention, scored
 
 
@@ -56,3 +60,19 @@ def test_statuses() -> None:
 def test_empty_merge_is_an_error() -> None:
     with pytest.raises(ValueError):
         merge(None, [])
+
+
+def test_the_fold_is_pure_models_logic_over_plain_messages() -> None:
+    ask = ThreadMessage("x:1", T0, False, "negative", True, None)
+    answer = ThreadMessage("x:2", T0 + timedelta(minutes=3), True, "neutral", False, None)
+    state = fold(fold(None, [answer]), [ask, ask])
+    assert (state.mentions, state.customer_mentions, state.categories) == (2, 1, {"other": 1})
+    assert state.status == "answered" and state.first_response_seconds == 180.0
+
+
+def test_thread_logic_never_imports_streams() -> None:
+    for path in Path(fold_module.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                assert not any(n.split(".")[0] == "streams" for n in names), path

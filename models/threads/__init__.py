@@ -1,0 +1,1 @@
+"""Conversation logic: the thread fold (counts, timing and the brand's first response)."""
