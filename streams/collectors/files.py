@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from streams.contracts.records import thread_key
+
 CSV_COLUMNS = (
     "platform",
     "native_id",
@@ -115,8 +117,8 @@ def _line(number: int, value: bytes, record: dict[str, Any] | None) -> Line:
     if record is not None:
         try:
             thread = record.get("thread_id") or record["native_id"]
-            key = f"{record['brand']}:{record['platform']}:{thread}".encode()
-        except (KeyError, TypeError):
+            key = thread_key(str(record["brand"]), str(record["platform"]), str(thread)).encode()
+        except (KeyError, TypeError, UnicodeEncodeError):  # a lone surrogate in the brand, say
             key = None
         try:
             created = datetime.fromisoformat(str(record["created_at"]).replace("Z", "+00:00"))

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-SCHEMA_VERSION: Final = 1
-MAX_TEXT_CHARS = 20_000
+from streams.contracts.limits import MAX_TEXT_CHARS
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
@@ -22,7 +21,10 @@ Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp must include a timezone (use Z or +00:00)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp out of range in UTC") from None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
@@ -32,8 +34,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def thread_key(brand: str, platform: str, root_id: str) -> str:
+    """A thread's identity, and (encoded) the partition key of every mention in it, so a thread
+    always lands on one partition. The only place this format is written."""
+    return f"{brand}:{platform}:{root_id}"
+
+
 class Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+    """A frozen wire record. Records sent on a topic on their own carry ``schema_version``, typed
+    as the ``Literal`` of the versions this code reads (the default is the one it writes), so each
+    record moves to a new version on its own."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False, allow_inf_nan=False)
+
+    @classmethod
+    def schema_versions(cls) -> tuple[int, ...]:
+        """The schema versions this code reads; () for a record that only travels inside another."""
+        field = cls.model_fields.get("schema_version")
+        return get_args(field.annotation) if field is not None else ()
 
 
 class Platform(StrEnum):
@@ -92,7 +110,7 @@ class RawMention(Record):
 
     @property
     def thread_key(self) -> str:
-        return f"{self.brand}:{self.platform.value}:{self.thread_id or self.native_id}"
+        return thread_key(self.brand, self.platform.value, self.thread_id or self.native_id)
 
     @property
     def partition_key(self) -> bytes:
@@ -173,11 +191,25 @@ class Alert(Record):
     fired_at: UtcDatetime
 
 
+class Stage(StrEnum):
+    """Which step gave up on a message (a dead letter's ``stage``)."""
+
+    DECODE = "decode"
+    """The raw mention could not be decoded or validated."""
+    SCORE = "score"
+    INDEX = "index"
+    """A scored mention that could not be decoded or that Elasticsearch rejected."""
+    THREADS = "threads"
+    """The mention was indexed, but its thread document could not be written."""
+    DETECT = "detect"
+    ALERTS = "alerts"
+
+
 class DeadLetter(Record):
     schema_version: Literal[1] = 1
     reason: str
     stage: str
-    """Which step gave up: decode, validate, score, index."""
+    """Which step gave up: one of :class:`Stage` (a string, so older letters still read)."""
     topic: str
     partition: int
     offset: int

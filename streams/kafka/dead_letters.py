@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from streams.contracts.codec import Invalid
+from streams.contracts.limits import MAX_KEPT_BYTES
 from streams.contracts.records import DeadLetter, utc_now
 
 
@@ -51,11 +52,6 @@ class DlqGuard:
                 f"{bad} of the last {seen} messages were invalid "
                 f"(limit {self.limit.max_invalid_ratio:.0%}); stopping: check the producer and the topic"
             )
-
-
-MAX_KEPT_BYTES = 512 * 1024
-MAX_DEAD_LETTER_BYTES = 2 * 1024 * 1024
-"""Decode limit for reading dead letters back (they carry the original in base64)."""
 
 
 def dead_letter(

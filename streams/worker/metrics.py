@@ -1,12 +1,34 @@
-"""Metric names, declared once. Counters live in the worker process and are served at /metrics."""
+"""Metric names, declared once, and the worker's Prometheus registry served at /metrics.
+
+Every worker process owns one :class:`Counters`: its own ``CollectorRegistry`` (never the
+library's global one), holding the counters below, the timing histograms, the health gauges the
+watchdog sets, and the process, platform and garbage-collector metrics ``prometheus-client``
+gives for free.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client import Counter as PromCounter
+from prometheus_client import Gauge as PromGauge
+from prometheus_client import Histogram as PromHistogram
+
+from streams.worker.stall import Partition
 
 
 class Metric(StrEnum):
+    """Counters, without labels."""
+
     RECEIVED = "flarewatch_mentions_received_total"
     INVALID = "flarewatch_mentions_invalid_total"
     SCORED = "flarewatch_mentions_scored_total"
@@ -24,7 +46,28 @@ class Metric(StrEnum):
     SCORE_SECONDS = "flarewatch_score_seconds_total"
 
 
-HELP: dict[Metric, str] = {
+class Timing(StrEnum):
+    """Histograms, in seconds."""
+
+    SCORE_BATCH = "flarewatch_score_batch_seconds"
+    INDEX_BULK = "flarewatch_index_bulk_seconds"
+    CREATED_TO_INDEXED = "flarewatch_created_to_indexed_seconds"
+    PUBLISHED_TO_INDEXED = "flarewatch_published_to_indexed_seconds"
+
+
+class Watch(StrEnum):
+    """What the health watchdog exports; labelled by agent, or by topic and partition."""
+
+    CONSUMER_LAG = "flarewatch_consumer_lag_messages"
+    AGENT_LAG = "flarewatch_agent_lag_messages"
+    LAST_PROGRESS = "flarewatch_agent_last_progress_timestamp_seconds"
+    AGENT_MESSAGES = "flarewatch_agent_messages_total"
+    AGENT_CRASHES = "flarewatch_agent_crashes_total"
+    HEALTHY = "flarewatch_worker_healthy"
+    READY = "flarewatch_worker_ready"
+
+
+HELP: dict[str, str] = {
     Metric.RECEIVED: "Raw mention messages taken from the raw topic.",
     Metric.INVALID: "Raw messages that could not be decoded or validated.",
     Metric.SCORED: "Mentions scored by the model.",
@@ -40,25 +83,93 @@ HELP: dict[Metric, str] = {
     Metric.ALERTS_FIRED: "Spike alerts fired by the detector.",
     Metric.ALERTS: "Spike alerts indexed.",
     Metric.SCORE_SECONDS: "Seconds spent in the scorer.",
+    Timing.SCORE_BATCH: "Seconds the scorer took per batch.",
+    Timing.INDEX_BULK: "Seconds per index batch: bulk writes of mentions and threads, retries included.",
+    Timing.CREATED_TO_INDEXED: "From a mention's created_at to its acknowledgement by Elasticsearch.",
+    Timing.PUBLISHED_TO_INDEXED: "From the Kafka timestamp of the message indexed to its acknowledgement.",
+    Watch.CONSUMER_LAG: "Messages between the committed offset and the fetch high watermark.",
+    Watch.AGENT_LAG: "Messages waiting on an agent's input topics (the sum of their consumer lag).",
+    Watch.LAST_PROGRESS: "Unix time an agent last finished a batch (or started waiting for input).",
+    Watch.AGENT_MESSAGES: "Messages an agent has finished.",
+    Watch.AGENT_CRASHES: "Exceptions that escaped an agent (each one fails /health).",
+    Watch.HEALTHY: "1 while /health answers ok: no agent died or stalled.",
+    Watch.READY: "1 while /health/ready answers ok: broker, search server and model ready.",
 }
+
+_FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+_END_TO_END = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 86400.0)
+BUCKETS: dict[Timing, tuple[float, ...]] = {
+    Timing.SCORE_BATCH: _FAST,
+    Timing.INDEX_BULK: _FAST,
+    Timing.CREATED_TO_INDEXED: _END_TO_END,
+    Timing.PUBLISHED_TO_INDEXED: _END_TO_END,
+}
+"""Upper bounds; mentions can be hours old when collected, so end-to-end buckets reach a day."""
+Labelled = dict[tuple[str, ...], float]
 
 
 class Counters:
+    """The worker's metrics. Calls are cheap and thread-safe; none blocks on I/O."""
+
     def __init__(self) -> None:
-        self.values: Counter[Metric] = Counter()
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self._counters = {m: PromCounter(m.value, HELP[m], registry=r) for m in Metric}
+        self._timings = {t: PromHistogram(t.value, HELP[t], buckets=BUCKETS[t], registry=r) for t in Timing}
+        self._lag = PromGauge(
+            Watch.CONSUMER_LAG, HELP[Watch.CONSUMER_LAG], ("topic", "partition"), registry=r
+        )
+        self._agent_lag = PromGauge(Watch.AGENT_LAG, HELP[Watch.AGENT_LAG], ("agent",), registry=r)
+        self._progress = PromGauge(Watch.LAST_PROGRESS, HELP[Watch.LAST_PROGRESS], ("agent",), registry=r)
+        self._messages = PromCounter(Watch.AGENT_MESSAGES, HELP[Watch.AGENT_MESSAGES], ("agent",), registry=r)
+        self._crashes = PromCounter(Watch.AGENT_CRASHES, HELP[Watch.AGENT_CRASHES], ("agent",), registry=r)
+        self._healthy = PromGauge(Watch.HEALTHY, HELP[Watch.HEALTHY], registry=r)
+        self._ready = PromGauge(Watch.READY, HELP[Watch.READY], registry=r)
+        self._lag_labels: set[tuple[str, ...]] = set()
+        self._agent_lag_labels: set[tuple[str, ...]] = set()
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
 
     def add(self, metric: Metric, amount: float = 1) -> None:
-        self.values[metric] += amount  # type: ignore[assignment]
+        self._counters[metric].inc(amount)
 
-    def prometheus(self) -> str:
-        lines = []
-        for metric in Metric:
-            lines += [
-                f"# HELP {metric.value} {HELP[metric]}",
-                f"# TYPE {metric.value} counter",
-                f"{metric.value} {self.values[metric]:g}",
-            ]
-        return "\n".join(lines) + "\n"
+    def observe(self, timing: Timing, seconds: Iterable[float]) -> None:
+        histogram = self._timings[timing]
+        for value in seconds:
+            histogram.observe(max(0.0, value))
+
+    def progress(self, agent: str, at: float, messages: int) -> None:
+        self._progress.labels(agent).set(at)
+        self._messages.labels(agent).inc(messages)
+
+    def crashed(self, agent: str) -> None:
+        self._crashes.labels(agent).inc()
+
+    def lags(self, partitions: Mapping[Partition, int], agents: Mapping[str, int | None]) -> None:
+        """Sets the lag gauges; partitions no longer assigned and agent lags not known are dropped."""
+        by_partition: Labelled = {(topic, str(p)): float(lag) for (topic, p), lag in partitions.items()}
+        self._lag_labels = _replace(self._lag, self._lag_labels, by_partition)
+        by_agent: Labelled = {(agent,): float(lag) for agent, lag in agents.items() if lag is not None}
+        self._agent_lag_labels = _replace(self._agent_lag, self._agent_lag_labels, by_agent)
+
+    def state(self, healthy: bool, ready: bool) -> None:
+        self._healthy.set(1 if healthy else 0)
+        self._ready.set(1 if ready else 0)
 
     def snapshot(self) -> dict[str, float]:
-        return {m.value: float(self.values[m]) for m in Metric}
+        """The unlabelled counters by name."""
+        return {m.value: self.registry.get_sample_value(m.value) or 0.0 for m in Metric}
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text /metrics serves, and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _replace(gauge: PromGauge, old: set[tuple[str, ...]], values: Labelled) -> set[tuple[str, ...]]:
+    """Sets one labelled gauge to exactly ``values``; returns the label sets now present."""
+    for labels in old - values.keys():
+        gauge.remove(*labels)
+    for labels, value in values.items():
+        gauge.labels(*labels).set(value)
+    return set(values)

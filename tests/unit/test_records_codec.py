@@ -1,11 +1,13 @@
 import base64
 import json
 from datetime import UTC, datetime
+from typing import Literal
 
 import pytest
 
+from streams.collectors.files import _line
 from streams.contracts.codec import Invalid, decode, encode
-from streams.contracts.records import RawMention, ScoredMention
+from streams.contracts.records import RawMention, ScoredMention, thread_key
 from streams.kafka.dead_letters import DlqGuard, DlqLimit, TooManyInvalid, dead_letter
 from tests.factories import mention, scored
 
@@ -119,3 +121,33 @@ def test_dlq_guard_tolerates_a_few_bad_messages() -> None:
     guard = DlqGuard(DlqLimit())
     for i in range(1000):
         guard.record(i % 20 != 0)  # 5% bad
+
+
+class MentionV2(RawMention):
+    """A future RawMention that also reads version 2: the other records must not notice."""
+
+    schema_version: Literal[1, 2] = 2  # type: ignore[assignment]
+
+
+def test_each_record_checks_its_own_schema_versions() -> None:
+    assert (RawMention.schema_versions(), ScoredMention.schema_versions(), MentionV2.schema_versions()) == (
+        (1,),
+        (1,),
+        (1, 2),
+    )
+    v2 = json.dumps({**GOOD, "schema_version": 2}).encode()
+    assert isinstance(decode(MentionV2, v2), MentionV2)
+    assert isinstance(decode(MentionV2, json.dumps(GOOD).encode()), MentionV2)
+    assert decode(RawMention, v2) == Invalid("unsupported schema_version 2 (this worker reads 1)", -1, -1)
+    s = scored(mention())
+    assert decode(ScoredMention, encode(s)) == s
+    for wrong in ["1", True, 1.0, None, [1]]:
+        result = decode(MentionV2, json.dumps({**GOOD, "schema_version": wrong}).encode())
+        assert isinstance(result, Invalid) and result.reason.startswith("unsupported schema_version")
+
+
+def test_the_partition_key_format_is_written_once() -> None:
+    m = mention(7)
+    assert m.thread_key == thread_key("zakupowo", "facebook", "post1")
+    line = _line(1, m.model_dump_json().encode(), json.loads(m.model_dump_json()))
+    assert line.key == m.partition_key
