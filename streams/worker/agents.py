@@ -34,9 +34,15 @@ log = logging.getLogger("flarewatch.worker")
 
 
 class Outbox(Protocol):
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
-        """Send (key, value) ``messages`` to ``topic``; returns once the broker acknowledged them
-        all. May wait; raises when the broker does not take them (no one message's fault)."""
+    async def publish(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        timestamps: Sequence[float | None] = (),
+    ) -> None:
+        """Send (key, value) ``messages`` to ``topic``, with the given Kafka timestamps (unix
+        seconds; none or None: now); returns once the broker acknowledged them all. May wait;
+        raises when the broker does not take them (no one message's fault)."""
         ...
 
 
@@ -128,7 +134,7 @@ class ScoreAgent(Agent[ScoreOutput]):
 
     async def emit(self, out: ScoreOutput, seconds: float) -> None:
         scored = [(s.mention.partition_key, encode(s)) for s in out.scored]
-        await self.context.outbox.publish(self.context.topics.scored, scored)
+        await self.context.outbox.publish(self.context.topics.scored, scored, out.published)
         received, done = len(out.valid), len(out.scored)
         c = self.context.counters
         c.add(Metric.RECEIVED, received)

@@ -138,11 +138,20 @@ class Pipeline:
 
     # -- helpers --------------------------------------------------------------------------
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
+    async def publish(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        timestamps: Sequence[float | None] = (),
+    ) -> None:
         """The agents' :class:`~streams.worker.agents.Outbox`: returns once Kafka acknowledged
         every message."""
         channel = self.topics[topic]
-        futures = [await channel.send(key=key, value=value) for key, value in messages]
+        stamps = list(timestamps) or [None] * len(messages)
+        futures = [
+            await channel.send(key=key, value=value, timestamp=stamp)
+            for (key, value), stamp in zip(messages, stamps, strict=True)
+        ]
         if futures:
             await asyncio.gather(*futures)
 

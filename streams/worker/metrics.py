@@ -86,7 +86,10 @@ HELP: dict[str, str] = {
     Timing.SCORE_BATCH: "Seconds the scorer took per batch.",
     Timing.INDEX_BULK: "Seconds per index batch: bulk writes of mentions and threads, retries included.",
     Timing.CREATED_TO_INDEXED: "From a mention's created_at to its acknowledgement by Elasticsearch.",
-    Timing.PUBLISHED_TO_INDEXED: "From the Kafka timestamp of the message indexed to its acknowledgement.",
+    Timing.PUBLISHED_TO_INDEXED: (
+        "From the raw message's publish (its Kafka timestamp, carried on to the scored message) "
+        "to its acknowledgement."
+    ),
     Watch.CONSUMER_LAG: "Messages between the committed offset and the fetch high watermark.",
     Watch.AGENT_LAG: "Messages waiting on an agent's input topics (the sum of their consumer lag).",
     Watch.LAST_PROGRESS: "Unix time an agent last finished a batch (or started waiting for input).",

@@ -23,12 +23,22 @@ class BrokerDown(RuntimeError):
 class ListProducer:
     sent: dict[str, list[tuple[bytes | None, bytes]]] = field(default_factory=lambda: defaultdict(list))
     """Topic -> (key, value) in the order sent."""
+    timestamps: dict[str, list[float | None]] = field(default_factory=lambda: defaultdict(list))
+    """Topic -> the Kafka timestamp asked for each message (None: now)."""
     down: bool = False
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
+    async def publish(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        timestamps: Sequence[float | None] = (),
+    ) -> None:
+        if timestamps and len(timestamps) != len(messages):
+            raise ValueError(f"{len(timestamps)} timestamps for {len(messages)} messages")
         if self.down:
             raise BrokerDown(f"cannot publish {len(messages)} messages to {topic}")
         self.sent[topic].extend(messages)
+        self.timestamps[topic].extend(timestamps or [None] * len(messages))
 
     def records(self, topic: str, model: type[R]) -> list[R]:
         """What was sent to ``topic``, decoded (a value that does not decode fails the test)."""

@@ -60,6 +60,14 @@ def test_the_score_agent_publishes_scored_mentions_and_dead_letters_and_counts()
     assert h.stopped == []
 
 
+def test_scored_mentions_keep_the_raw_publish_time() -> None:
+    """Publish-to-indexed latency starts when the collector published, not when scoring did."""
+    h = Harness()
+    asyncio.run(score_agent(h)(batch(mention(1), mention(2))))
+    assert h.producer.timestamps[TOPICS.scored] == [1_700_000_000.0, 1_700_000_000.0]
+    assert h.producer.timestamps[TOPICS.dead_letters] == []
+
+
 def test_the_dead_letter_limit_stops_the_worker_on_purpose() -> None:
     h = Harness(DlqLimit(max_invalid_ratio=0.5, window=10, min_messages=4, max_consecutive=100))
     asyncio.run(score_agent(h)(batch(b"x", b"y", mention(1), b"z")))

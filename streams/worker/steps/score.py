@@ -32,6 +32,9 @@ class TextScorer(Protocol):
 @dataclass(slots=True)
 class ScoreOutput:
     scored: list[ScoredMention] = field(default_factory=list)
+    published: list[float | None] = field(default_factory=list)
+    """Per scored mention: when its raw message was published (the Kafka timestamp), carried on to
+    the scored message so that publish-to-indexed latency starts at the collector."""
     dead: list[Failed] = field(default_factory=list)
     valid: list[bool] = field(default_factory=list)
     """Per message: decoded and valid (for the dead-letter limit)."""
@@ -75,6 +78,7 @@ class ScoreStep:
             else:
                 out.unscored += 0 if result.scores.unscored_reason is None else 1
                 out.scored.append(result)
+                out.published.append(message.timestamp)
         return out
 
     def _decode(self, message: Incoming) -> RawMention | Invalid:
