@@ -1,10 +1,29 @@
 from __future__ import annotations
 
+import sys
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from models.loading import ScorerConfig, shared_scorer
 from models.scorer import Scorer
 from streams.config.settings import default_cache_dir
+
+hypothesis_settings.register_profile(
+    "flarewatch", derandomize=True, database=None, deadline=None, print_blob=True
+)
+hypothesis_settings.load_profile("flarewatch")
+"""Property tests are reproducible (the same cases on every run and in CI) and not timed."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many generated cases the property tests ran (tests/strategies.py counts them)."""
+    strategies = sys.modules.get("tests.strategies")
+    if strategies is not None and strategies.CASES:
+        terminalreporter.write_line(
+            f"property tests: {sum(strategies.CASES.values())} generated cases "
+            f"in {len(strategies.CASES)} of {len(strategies.PROPERTIES)} properties"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import pytest
 from streams.cli.deadletters import describe, preview
 from streams.cli.main import main
 from streams.contracts.codec import Invalid
+from streams.contracts.limits import MAX_KEPT_BYTES
 from streams.contracts.records import DeadLetter
 from streams.kafka.dead_letter_reader import (
     Selection,
@@ -13,7 +14,7 @@ from streams.kafka.dead_letter_reader import (
     plan_replay,
     select,
 )
-from streams.kafka.dead_letters import MAX_KEPT_BYTES, dead_letter
+from streams.kafka.dead_letters import dead_letter
 from streams.kafka.topics import Topics
 from tests.factories import T0
 
