@@ -147,7 +147,9 @@ WORDS = ("Zamówienie", "broken", "refund", "super", "kurier nie dziala", "csoma
 """Leading words: complaints, praise, neutral text, and ``BOOM``, which makes the fixed scorer raise."""
 texts = st.builds(lambda word, rest: f"{word} {rest}", st.sampled_from(WORDS), st.text(max_size=80))
 offsets = st.builds(timezone, st.integers(-14 * 60, 14 * 60).map(lambda m: timedelta(minutes=m)))
-moments = st.datetimes(datetime(1990, 1, 1), datetime(2100, 1, 1), timezones=offsets)
+moments = st.datetimes(datetime(1990, 1, 2), datetime(2026, 11, 30), timezones=offsets)
+"""Plausible mention times: from 1990 (the earliest the contract takes) to before the tests were
+written (a mention more than a day in the future is refused)."""
 
 
 def _iso(moment: datetime) -> str:
@@ -172,7 +174,7 @@ good_mentions: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
         "brand": st.sampled_from(sorted(BRANDS)),
         "author": authors,
         "text": texts,
-        "created_at": st.one_of(moments.map(_iso), st.integers(0, 4_000_000_000)),
+        "created_at": st.one_of(moments.map(_iso), st.integers(631_152_000, 1_764_460_800)),
     },
     optional={
         "schema_version": st.just(1),

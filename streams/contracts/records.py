@@ -13,7 +13,12 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from streams.contracts.limits import MAX_TEXT_CHARS
+from streams.contracts.limits import (
+    EARLIEST_MENTION,
+    MAX_CLOCK_SKEW,
+    MAX_FOLLOWERS,
+    MAX_TEXT_CHARS,
+)
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
@@ -28,6 +33,18 @@ def _utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def _plausible(value: datetime) -> datetime:
+    if value < EARLIEST_MENTION:
+        raise ValueError(f"timestamp before {EARLIEST_MENTION:%Y-%m-%d}")
+    if value > utc_now() + MAX_CLOCK_SKEW:
+        raise ValueError("timestamp more than a day in the future")
+    return value
+
+
+MentionTime = Annotated[UtcDatetime, AfterValidator(_plausible)]
+"""When a mention was written: UTC, not before 1990, at most a day ahead of this clock."""
 
 
 def utc_now() -> datetime:
@@ -80,7 +97,7 @@ class Channel(StrEnum):
 class Author(Record):
     id: Identifier
     name: str | None = Field(default=None, max_length=256)
-    followers: int | None = Field(default=None, ge=0)
+    followers: int | None = Field(default=None, ge=0, le=MAX_FOLLOWERS)
     """Follower count when the platform reports it."""
 
 
@@ -92,7 +109,7 @@ class RawMention(Record):
     author: Author
     text: str = Field(max_length=MAX_TEXT_CHARS)
     url: str | None = Field(default=None, max_length=2048)
-    created_at: UtcDatetime
+    created_at: MentionTime
     parent_id: Identifier | None = None
     """Native id of the post or comment this one replies to."""
     thread_id: Identifier | None = None

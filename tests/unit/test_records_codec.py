@@ -151,3 +151,25 @@ def test_the_partition_key_format_is_written_once() -> None:
     assert m.thread_key == thread_key("zakupowo", "facebook", "post1")
     line = _line(1, m.model_dump_json().encode(), json.loads(m.model_dump_json()))
     assert line.key == m.partition_key
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"created_at": "1970-01-01T00:00:00Z"}, "timestamp before 1990-01-01"),
+        ({"created_at": "9999-12-31T23:00:00Z"}, "more than a day in the future"),
+        ({"author": {"id": "u1", "followers": 2**63}}, "author.followers"),
+    ],
+)
+def test_implausible_times_and_counts_are_refused_at_the_edge(
+    changes: dict[str, object], reason: str
+) -> None:
+    """A mention dated in the year 9999 would hold its brand's spike windows in the future, and a
+    follower count past a 64-bit long would be rejected by Elasticsearch much later."""
+    result = decode(RawMention, json.dumps({**GOOD, **changes}).encode())
+    assert isinstance(result, Invalid) and reason in result.reason
+
+
+def test_a_mention_written_just_now_is_accepted() -> None:
+    now = datetime.now(UTC).isoformat()
+    assert isinstance(decode(RawMention, json.dumps({**GOOD, "created_at": now}).encode()), RawMention)
