@@ -20,9 +20,9 @@ from kafka.errors import KafkaError
 
 from streams.config.settings import KafkaSettings
 from streams.contracts.codec import Invalid, decode
+from streams.contracts.limits import MAX_DEAD_LETTER_BYTES
 from streams.contracts.records import DeadLetter
 from streams.kafka.clients import kafka_python_config
-from streams.kafka.dead_letters import MAX_DEAD_LETTER_BYTES
 from streams.kafka.topics import Topics
 
 Position = tuple[str, int, int]
