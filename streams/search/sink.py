@@ -104,7 +104,10 @@ class BulkWriter:
             response = await self.retrying(
                 functools.partial(self.client.bulk, operations=body), f"{len(pending)} documents", outcome
             )
-            pending = self._sort(pending, response.body.get("items", []), outcome)
+            throttled = self._sort(pending, response.body.get("items", []), outcome)
+            if len(throttled) < len(pending):
+                attempt = 0  # the server took some: it is keeping up, so back off from the start
+            pending = throttled
             if pending:
                 await self._pause(attempt, f"throttled {len(pending)} items", outcome)
                 attempt += 1

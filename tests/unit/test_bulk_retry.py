@@ -132,3 +132,30 @@ def test_a_bad_request_is_raised_not_retried() -> None:
         assert server.sent == {"a": 1}
 
     asyncio.run(scenario())
+
+
+def test_item_back_off_starts_again_when_the_server_takes_some() -> None:
+    """Throttled items back off more while nothing gets through, and from the start once the
+    server takes part of what is left (it is keeping up)."""
+
+    async def scenario() -> None:
+        port = free_port()
+        server = ScriptedBulk([{"a": 429, "b": 429}, {"a": 429, "b": 429}, {"a": 429}])
+        await server.start(port)
+        delays: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            delays.append(seconds)
+
+        es = client(port)
+        try:
+            outcome = await BulkWriter(es, sleep=sleep).write(actions("a", "b"))
+        finally:
+            await es.close()
+            await server.stop()
+        assert outcome.rejected == [] and server.sent == {"a": 4, "b": 3}
+        assert len(delays) == 3
+        assert delays[0] < delays[1]  # nothing got through: the pause grows
+        assert delays[2] < delays[1]  # b got through: back to the first pause
+
+    asyncio.run(scenario())
