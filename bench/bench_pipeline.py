@@ -32,8 +32,9 @@ from models.scorer import ScoreRequest
 from streams.config.settings import Settings, default_cache_dir, load_settings
 from streams.contracts.codec import decode
 from streams.contracts.records import RawMention
+from streams.devstack.children import Child
 from streams.devstack.demo import SAMPLE, start_worker, worker_metrics, write_config
-from streams.devstack.embedded import Child, EmbeddedServers, free_port
+from streams.devstack.embedded import EmbeddedServers, free_port
 from streams.kafka.topics import Topics
 from streams.search.client import layout
 from streams.worker.metrics import Metric

@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from streams.cli.context import AppContext, log
-from streams.devstack.demo import SAMPLE, Demo, DemoOptions
+from streams.cli.stop_signals import Stopped, stop_at_once
+from streams.devstack.demo import SAMPLE, Demo, DemoError, DemoOptions, Status
+from streams.devstack.embedded import EmbeddedError
 from streams.worker.metrics import Metric
 
 
@@ -47,12 +49,9 @@ def demo(
     if fresh:
         shutil.rmtree(data_dir, ignore_errors=True)
     started = time.monotonic()
-    runner = Demo(app.settings(), DemoOptions(data_dir, sample, once, rate, speedup), log, click.echo)
-    try:
-        status = runner.run()
-    except KeyboardInterrupt:
-        click.echo("\nstopped; everything shut down")
-        return 130
+    status = _run(app, DemoOptions(data_dir, sample, once, rate, speedup))
+    if isinstance(status, Stopped):
+        return status.exit_code
     m = status.m
     click.echo(
         f"\ndemo finished in {time.monotonic() - started:.0f}s\n"
@@ -79,10 +78,21 @@ def demo(
 @click.option("--search-port", type=click.IntRange(1, 65535), default=9200, show_default=True)
 @click.pass_obj
 def up(app: AppContext, data_dir: Path, kafka_port: int, search_port: int) -> int:
-    """Like demo, without the sample: the pipeline waits for real collectors until Ctrl-C."""
+    """Like demo, without the sample: the pipeline waits for real collectors until Ctrl-C
+    (or SIGTERM, SIGHUP); exits with 128 + the signal's number once everything has stopped."""
     options = DemoOptions(data_dir, None, False, kafka_port=kafka_port, search_port=search_port)
+    status = _run(app, options)
+    return status.exit_code if isinstance(status, Stopped) else 0
+
+
+def _run(app: AppContext, options: DemoOptions) -> Status | Stopped:
+    """Run the demo runner until it finishes or a stop signal arrives; raises ClickException
+    when a server or the worker fails."""
     try:
-        Demo(app.settings(), options, log, click.echo).run()
-    except KeyboardInterrupt:
-        click.echo("\nstopped; everything shut down")
-    return 0
+        with stop_at_once():
+            return Demo(app.settings(), options, log, click.echo).run()
+    except Stopped as stopped:
+        click.echo(f"\nstopped by {stopped.name}: worker, broker and search server shut down")
+        return stopped
+    except (EmbeddedError, DemoError) as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -11,12 +11,15 @@ from models.artifact import ArtifactError
 from models.e5.cache import EncoderUnavailable
 from models.hf_backend import BackendConfigError
 from streams.cli.context import AppContext
+from streams.cli.deadletters import deadletters
 from streams.cli.demo import demo, up
 from streams.cli.init import init
 from streams.cli.model import model
 from streams.cli.replay import replay
 from streams.cli.score import score
 from streams.cli.search import alerts, search
+from streams.cli.status import status
+from streams.cli.stop_signals import Stopped
 from streams.cli.worker import worker
 from streams.config.settings import SettingsError
 
@@ -45,6 +48,8 @@ cli.add_command(demo)
 cli.add_command(up)
 cli.add_command(search)
 cli.add_command(alerts)
+cli.add_command(status)
+cli.add_command(deadletters)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,4 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         code = 2
     except KeyboardInterrupt:
         code = 130
+    except Stopped as exc:
+        print(f"flarewatch: stopped by {exc.name}", file=sys.stderr)
+        code = exc.exit_code
     sys.exit(code if isinstance(code, int) else 0)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from streams.cli.context import AppContext, log
+from streams.cli.stop_signals import stop_between_steps
 
 
 @click.command()
@@ -27,8 +28,9 @@ def replay(
     speedup: float | None,
     checkpoint: Path | None,
     restart: bool,
-) -> None:
-    """Replay mentions into Kafka with progress, pacing and a checkpoint."""
+) -> int:
+    """Replay mentions into Kafka with progress, pacing and a checkpoint. SIGINT, SIGTERM or
+    SIGHUP stop it after the line being sent, with what was sent flushed and checkpointed."""
     from streams.collectors.replay import Pace, Replay
     from streams.kafka.admin import cluster_id, ensure_topics
     from streams.kafka.clients import kafka_python_config
@@ -43,17 +45,24 @@ def replay(
     checkpoint = checkpoint or Path(".flarewatch/replay") / f"{file.name}.json"
     if restart:
         checkpoint.unlink(missing_ok=True)
-    collector = Replay(
-        kafka_python_config(settings.kafka),
-        Topics(settings.kafka.topic_prefix).raw,
-        cluster_id(settings.kafka),
-        log,
-    )
-    try:
-        report = collector.run(file, checkpoint, pace)
-    finally:
-        collector.close()
+    with stop_between_steps() as stop:
+        collector = Replay(
+            kafka_python_config(settings.kafka),
+            Topics(settings.kafka.topic_prefix).raw,
+            cluster_id(settings.kafka),
+            log,
+            stop=stop,
+        )
+        try:
+            report = collector.run(file, checkpoint, pace)
+        finally:
+            collector.close()
     click.echo(
         f"replayed {report.sent} of {report.lines} lines in {report.seconds:.1f}s "
         f"({report.skipped} already sent earlier, {report.too_large} too large)"
     )
+    if not report.stopped:
+        return 0
+    stopped = stop.stopped()
+    click.echo(f"stopped by {stopped.name}; checkpoint saved in {checkpoint}, run again to go on")
+    return stopped.exit_code

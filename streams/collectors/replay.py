@@ -4,7 +4,7 @@ checkpoint, so running it again sends nothing twice.
 The checkpoint is tied to the file's digest, the topic and the broker's cluster id. Lines are
 counted as sent only after ``flush()`` returns, that is after the broker acknowledged them
 (``acks=all``); a crash re-sends at most the unflushed tail, which downstream writes overwrite
-by id.
+by id. A stop request is honoured between lines: what was sent is flushed and checkpointed.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kafka import KafkaProducer
 from kafka.errors import MessageSizeTooLargeError
@@ -52,6 +53,8 @@ class ReplayReport:
     """Already sent by an earlier run (checkpoint)."""
     too_large: int
     seconds: float
+    stopped: bool = False
+    """Ended early by a stop request; the checkpoint covers what was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,16 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+class Stop(Protocol):
+    """What ends a replay early: a ``threading.Event``, or a stop request set by a signal."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float) -> bool:
+        """Pause up to ``timeout`` seconds, less when stopped; whether stopped."""
+        ...
+
+
 class Replay:
     def __init__(
         self,
@@ -96,9 +109,11 @@ class Replay:
         topic: str,
         cluster_id: str,
         log: Callable[[str], None] = lambda _: None,
-        sleep: Callable[[float], None] = time.sleep,
         progress: bool = True,
+        stop: Stop | None = None,
     ) -> None:
+        """``stop``, when set, ends :meth:`run` after the line being sent (pacing waits end
+        at once)."""
         self.producer = KafkaProducer(
             acks="all",
             linger_ms=5,
@@ -109,8 +124,8 @@ class Replay:
         self.topic = topic
         self.cluster_id = cluster_id
         self.log = log
-        self.sleep = sleep
         self.show_progress = progress
+        self.stop: Stop = stop or threading.Event()
 
     def close(self) -> None:
         self.producer.close()
@@ -122,7 +137,8 @@ class Replay:
         pace: Pace = Pace(),
         on_sent: Callable[[int], None] = lambda _: None,
     ) -> ReplayReport:
-        """Blocks until every line is sent and acknowledged; ``on_sent`` gets running totals."""
+        """Blocks until every line is sent and acknowledged, or a stop is requested;
+        ``on_sent`` gets running totals."""
         identity = {"file": file_digest(path), "topic": self.topic, "cluster": self.cluster_id}
         checkpoint = Checkpoint(checkpoint_path, identity)
         done = checkpoint.load()
@@ -131,22 +147,26 @@ class Replay:
             self.log(f"checkpoint: {done} of {total} lines already sent to {self.topic}")
         progress = Progress(f"replaying {path.name}", total, every_s=None if self.show_progress else 1e9)
         progress.advance(done)
-        clock = _Clock(pace, self.sleep)
-        sent = too_large = position = 0
+        clock = _Clock(pace, self.stop.wait)  # a stop request ends a pause at once
+        sent = too_large = 0
+        last, stopped = done, False
         for position, line in enumerate(read(path), 1):
             if position <= done:
                 continue
             clock.wait(line)
+            if self.stop.is_set():
+                stopped = True
+                break
             too_large += self._send(line)
-            sent += 1
+            sent, last = sent + 1, position
             progress.advance()
             on_sent(done + sent)
             if sent % FLUSH_EVERY == 0:
                 self.producer.flush()
-                checkpoint.save(position)
+                checkpoint.save(last)
         self.producer.flush()
-        checkpoint.save(max(position, done))
-        return ReplayReport(total, sent, done, too_large, progress.finish())
+        checkpoint.save(last)
+        return ReplayReport(total, sent, done, too_large, progress.finish(), stopped)
 
     def _send(self, line: Line) -> int:
         try:
@@ -158,7 +178,7 @@ class Replay:
 
 
 class _Clock:
-    def __init__(self, pace: Pace, sleep: Callable[[float], None]) -> None:
+    def __init__(self, pace: Pace, sleep: Callable[[float], object]) -> None:
         self.pace, self.sleep = pace, sleep
         self.started = time.monotonic()
         self.count = 0

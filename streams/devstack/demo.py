@@ -7,8 +7,6 @@ until the sample is indexed (``--once``) or Ctrl-C.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +21,8 @@ from elasticsearch import Elasticsearch
 
 from streams.config.settings import Settings, load_settings
 from streams.contracts.records import Alert
-from streams.devstack.embedded import Child, EmbeddedServers, free_port
+from streams.devstack.children import Child, spawn
+from streams.devstack.embedded import EmbeddedServers, free_port
 from streams.search.client import layout, sync_client
 from streams.worker.metrics import Metric
 
@@ -98,17 +97,12 @@ def write_config(settings: Settings, path: Path) -> Path:
 
 
 def start_worker(config: Path, data_dir: Path) -> Child:
-    log_path = data_dir / "logs" / "worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = log_path.open("ab")
-    process = subprocess.Popen(
+    """``flarewatch worker`` as a child that stops with this process (call from the main thread)."""
+    return spawn(
+        "worker",
         [sys.executable, "-m", "streams", "--config", str(config), "worker", "--loglevel", "info"],
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+        data_dir / "logs" / "worker.log",
     )
-    return Child("worker", process, log_path, log_file)
 
 
 def worker_metrics(port: int, timeout_s: float = 2) -> dict[str, float]:
@@ -132,11 +126,15 @@ class Demo:
         self.status = Status()
         self.servers = EmbeddedServers(options.data_dir, log, options.kafka_port, options.search_port)
         self.worker: Child | None = None
+        self.replay_thread: threading.Thread | None = None
+        self.stop_replay = threading.Event()
         self.settings: Settings | None = None
         self.live = sys.stderr.isatty()
         self.shown = 0.0
 
     def run(self) -> Status:
+        """Blocks until the sample is indexed (``once``) or an exception (Ctrl-C, a stop
+        signal, a failure) ends the watch; either way everything it started is stopped."""
         try:
             self._start()
             return self._watch()
@@ -156,7 +154,10 @@ class Demo:
         self.worker = start_worker(config, self.options.data_dir)
         self.log(f"worker started (log: {self.worker.log_path}); settings in {config}")
         if self.options.sample is not None:
-            threading.Thread(target=self._replay, args=(settings, self.options.sample), daemon=True).start()
+            self.replay_thread = threading.Thread(
+                target=self._replay, args=(settings, self.options.sample), name="replay", daemon=True
+            )
+            self.replay_thread.start()
         else:
             self.out(
                 f"ready: publish raw mentions to {settings.kafka.topic_prefix}.mentions.raw on "
@@ -178,6 +179,7 @@ class Demo:
                 cluster_id(settings.kafka),
                 self.log,
                 progress=False,
+                stop=self.stop_replay,
             )
             try:
                 report = replay.run(
@@ -273,6 +275,11 @@ class Demo:
             self.log(line)
 
     def _stop(self) -> None:
+        """The replay flushes and saves its checkpoint, then the worker stops (finishing its
+        batches and committing), then the servers."""
+        self.stop_replay.set()
+        if self.replay_thread is not None:
+            self.replay_thread.join(timeout=30)
         if self.worker is not None:
-            self.worker.stop(signal.SIGTERM, timeout=30)
+            self.worker.stop(timeout=30)
         self.servers.stop()

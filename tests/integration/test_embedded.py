@@ -1,14 +1,20 @@
-"""The embedded servers start, answer, and leave no process behind when stopped."""
+"""The embedded servers start, answer, and leave no process behind when stopped; a taken port
+is refused before anything starts."""
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
+import psutil
+import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 
-from streams.devstack.embedded import EmbeddedServers
+from streams.devstack.embedded import EmbeddedError, EmbeddedServers, free_port
+
+pytestmark = pytest.mark.integration
 
 
 def _group_alive(pgid: int) -> bool:
@@ -24,6 +30,11 @@ def test_stop_leaves_no_server_process_and_keeps_search_data(tmp_path: Path) -> 
     groups = [child.process.pid for child in servers.children]
     try:
         assert [c.name for c in servers.children] == ["broker", "search"]
+        broker, search = servers.children
+        assert broker.listening_on(servers.kafka_port) and not search.listening_on(servers.kafka_port)
+        assert search.listening_on(servers.search_port)
+        for child in servers.children:  # the servers themselves: no wrapper with a child of its own
+            assert psutil.Process(child.process.pid).children() == [], child.name
         admin = KafkaAdminClient(bootstrap_servers=servers.bootstrap)
         assert admin.describe_cluster()["brokers"]
         admin.close()
@@ -42,3 +53,17 @@ def test_stop_leaves_no_server_process_and_keeps_search_data(tmp_path: Path) -> 
         es.close()
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("which", ["kafka_port", "search_port"])
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path, which: str) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        ports = {"kafka_port": free_port(), "search_port": free_port(), which: port}
+        servers = EmbeddedServers(tmp_path, **ports)
+        with pytest.raises(EmbeddedError, match=f"port {port} for .* is already in use"):
+            servers.start()
+    assert servers.children == []
+    assert not (tmp_path / "logs").exists(), "a server was started"
