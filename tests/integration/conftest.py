@@ -18,11 +18,13 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.config.settings import Settings, load_settings
 from streams.contracts.codec import decode
+from streams.contracts.limits import MAX_DEAD_LETTER_BYTES
 from streams.contracts.records import DeadLetter, RawMention
+from streams.devstack.children import Child
 from streams.devstack.demo import start_worker, write_config
-from streams.devstack.embedded import Child, EmbeddedServers, free_port
-from streams.kafka.dead_letters import MAX_DEAD_LETTER_BYTES
+from streams.devstack.embedded import EmbeddedServers, free_port
 from streams.kafka.topics import Topics
+from tests.fakes.worker import start as start_fake
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,14 @@ class Harness:
         config = write_config(self.settings, self.folder / "flarewatch.yaml")
         (self.folder / "logs").mkdir(exist_ok=True)
         child = start_worker(config, self.folder)
+        self.workers.append(child)
+        return child
+
+    def start_fake_worker(self, delay_file: Path | None = None, real_model: bool = False) -> Child:
+        """The real worker with the fixed scorer (tests/fakes/worker.py): tests the plumbing
+        without the model. ``delay_file`` holds extra seconds each scoring batch takes."""
+        config = write_config(self.settings, self.folder / "flarewatch.yaml")
+        child = start_fake(config, self.folder, delay_file, real_model)
         self.workers.append(child)
         return child
 
