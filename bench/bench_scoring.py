@@ -29,8 +29,9 @@ from models import artifact as artifacts
 from models.corpus import Split, load_split
 from models.e5.cache import ensure_encoder
 from models.encoder import FeatureModel, load_bert, load_tokenizer
-from models.loading import Runtime, ScorerConfig, build_scorer
+from models.loading import ScorerConfig, build_scorer
 from models.quantization import Quantization
+from models.runtime import Runtime
 from models.scorer import Score, Scorer, ScoreRequest
 from streams.config.settings import default_cache_dir
 

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from models.encoder import EncoderSpec
+from models.errors import ArtifactError
 from models.heads import Heads
 
 SCHEMA_VERSION = 1
@@ -24,10 +25,6 @@ TENSORS = "scorer.safetensors"
 METADATA = "scorer.json"
 MODEL_NAME = "flarewatch-e5s"
 PACKAGED = Path(__file__).parent / "weights"
-
-
-class ArtifactError(ValueError):
-    """The artifact folder is missing, incomplete or from an incompatible version."""
 
 
 @dataclass(frozen=True, slots=True)

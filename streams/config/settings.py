@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.language import DEFAULT_CANDIDATES
-from models.loading import Runtime
 from models.quantization import Quantization
+from models.runtime import Runtime
 from streams.contracts.limits import MAX_MESSAGE_BYTES
 
 

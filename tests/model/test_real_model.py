@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from models.labels import Category
-from models.loading import Runtime, ScorerConfig, build_scorer
+from models.loading import ScorerConfig, build_scorer
 from models.quantization import Quantization
+from models.runtime import Runtime
 from models.scorer import Scorer, ScoreRequest
 
 pytestmark = pytest.mark.model

@@ -7,8 +7,9 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from models.e5.fileformat import read_e5
 from models.e5.rebuild import build_tokenizer
+from models.errors import BackendConfigError
 from models.heads import Prediction
-from models.hf_backend import BackendConfigError, HFSequenceClassificationBackend
+from models.hf_backend import HFSequenceClassificationBackend
 from models.labels import Category, Sentiment
 from tests import e5_files
 

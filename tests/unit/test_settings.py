@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from models.loading import Runtime
+from models.runtime import Runtime
 from streams.config.settings import SettingsError, load_settings
 
 
