@@ -78,6 +78,16 @@ def settings(servers: Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     )
 
 
+@pytest.fixture()
+def own_search(tmp_path: Path) -> Iterator[EmbeddedServers]:
+    """A search server of the test's own, so it can be stopped and started."""
+    search = EmbeddedServers(tmp_path / "own-search").start_search_only()
+    try:
+        yield search
+    finally:
+        search.stop()
+
+
 @dataclass
 class Harness:
     settings: Settings

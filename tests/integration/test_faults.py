@@ -9,7 +9,6 @@ The drivers live in ``faults.py``; ``bench/bench_faults.py`` runs them at a larg
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,16 +54,6 @@ def settings(settings: Settings) -> Settings:
     defaults = WorkerSettings()
     batches = {"score_batch": defaults.score_batch, "index_batch": defaults.index_batch}
     return settings.model_copy(update={"worker": settings.worker.model_copy(update=batches)})
-
-
-@pytest.fixture()
-def own_search(tmp_path: Path) -> Iterator[EmbeddedServers]:
-    """A search server of the test's own, so it can be stopped and started."""
-    search = EmbeddedServers(tmp_path / "own-search").start_search_only()
-    try:
-        yield search
-    finally:
-        search.stop()
 
 
 def test_worker_killed_five_times_loses_and_duplicates_nothing(harness: Harness) -> None:

@@ -5,7 +5,6 @@ next to the session's broker, embedded or external."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,6 @@ from tests.integration.conftest import running, wait_for
 from tests.integration.test_pipeline import index_count, indexed_ids, sample_mentions
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def own_search(tmp_path: Path) -> Iterator[EmbeddedServers]:
-    search = EmbeddedServers(tmp_path / "own-search").start_search_only()
-    try:
-        yield search
-    finally:
-        search.stop()
 
 
 def test_search_outage_mid_stream_loses_and_duplicates_nothing(
