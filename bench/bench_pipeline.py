@@ -29,7 +29,8 @@ from kafka import KafkaProducer
 
 from models.loading import ScorerConfig, build_scorer
 from models.scorer import ScoreRequest
-from streams.config.settings import Settings, default_cache_dir, load_settings
+from streams.config.scoring import default_cache_dir
+from streams.config.settings import Settings, load_settings
 from streams.contracts.codec import decode
 from streams.contracts.records import RawMention
 from streams.devstack.children import Child

@@ -33,7 +33,7 @@ from models.loading import ScorerConfig, build_scorer
 from models.quantization import Quantization
 from models.runtime import Runtime
 from models.scorer import Score, Scorer, ScoreRequest
-from streams.config.settings import default_cache_dir
+from streams.config.scoring import default_cache_dir
 
 TARGET_RATE, TARGET_RATIO, TARGET_AGREEMENT = 150.0, 3.5, 0.98
 

@@ -7,7 +7,7 @@ from hypothesis import settings as hypothesis_settings
 
 from models.loading import ScorerConfig, shared_scorer
 from models.scorer import Scorer
-from streams.config.settings import default_cache_dir
+from streams.config.scoring import default_cache_dir
 
 hypothesis_settings.register_profile(
     "flarewatch", derandomize=True, database=None, deadline=None, print_blob=True

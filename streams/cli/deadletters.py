@@ -12,7 +12,8 @@ import click
 from click.core import ParameterSource
 
 from streams.cli.context import AppContext, log
-from streams.config.settings import KafkaSettings, load_settings
+from streams.config.kafka import KafkaSettings
+from streams.config.settings import load_settings
 from streams.contracts.records import DeadLetter
 from streams.kafka.dead_letter_reader import (
     DeadLetterError,

@@ -19,7 +19,8 @@ import click
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.cli.context import AppContext, log
-from streams.config.settings import Settings, WorkerSettings, load_settings
+from streams.config.settings import Settings, load_settings
+from streams.config.worker import WorkerSettings
 from streams.contracts.records import DeadLetter
 from streams.kafka.dead_letter_reader import DeadLetterError, Selection, position, read_dead_letters
 from streams.worker.metrics import Metric, Watch

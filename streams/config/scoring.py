@@ -1,14 +1,61 @@
-"""Settings -> the pure scorer configuration that ``models`` understands."""
+"""Scoring: runtime, threads, batch and length limits, caches; and the settings turned into the
+pure scorer configuration that ``models`` understands."""
 
 from __future__ import annotations
 
-from models.encoder import EncoderOptions
-from models.language import DetectionOptions
-from models.loading import ScorerConfig
-from streams.config.settings import Settings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from models.language import DEFAULT_CANDIDATES
+from models.quantization import Quantization
+from models.runtime import Runtime
+
+if TYPE_CHECKING:
+    from models.loading import ScorerConfig
+    from streams.config.settings import Settings
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "flarewatch"
+
+
+class ScoringSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    runtime: Runtime = Runtime.ONNX
+    quantization: Quantization = Quantization.INT8_ATTENTION
+    threads: int | None = Field(default=None, ge=1, le=256)
+    """Inference threads; None: one per core this process may use."""
+    lanes: bool = True
+    """ONNX: sub-batches side by side, one thread each (False: one at a time, intra-op threads)."""
+    max_length: int = Field(default=128, ge=16, le=512)
+    batch_size: int = Field(default=64, ge=1, le=1024)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    """Where the rebuilt encoder and its ONNX export are cached (outside git)."""
+    hf_model_dir: Path | None = None
+    """A local Hugging Face sequence-classification model that replaces the sentiment head."""
+    hf_label_map: dict[str, str] = Field(default_factory=dict)
+    """The plug-in model's label names mapped to negative/neutral/positive."""
+    detection_candidates: tuple[str, ...] = DEFAULT_CANDIDATES
+    detection_high_accuracy: bool = True
+
+    @field_validator("hf_label_map")
+    @classmethod
+    def _label_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted({v for v in value.values() if v not in ("negative", "neutral", "positive")})
+        if bad:
+            raise ValueError(f"targets must be negative, neutral or positive, not {', '.join(bad)}")
+        return value
 
 
 def scorer_config(settings: Settings) -> ScorerConfig:
+    """The pure scorer configuration ``models`` understands (imports the model code: slow)."""
+    from models.encoder import EncoderOptions
+    from models.language import DetectionOptions
+    from models.loading import ScorerConfig
+
     s = settings.scoring
     return ScorerConfig(
         cache_dir=s.cache_dir,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams.config.settings import KafkaSettings
+from streams.config.kafka import KafkaSettings
 from streams.kafka.clients import kafka_python_config
 from streams.kafka.topics import Topics
 

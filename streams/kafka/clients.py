@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from streams.config.settings import KafkaSettings
+from streams.config.kafka import KafkaSettings
 
 
 def kafka_python_config(k: KafkaSettings) -> dict[str, Any]:

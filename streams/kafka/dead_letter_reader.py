@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
-from streams.config.settings import KafkaSettings
+from streams.config.kafka import KafkaSettings
 from streams.contracts.codec import Invalid, decode
 from streams.contracts.limits import MAX_DEAD_LETTER_BYTES
 from streams.contracts.records import DeadLetter

@@ -6,7 +6,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
-from streams.config.settings import ElasticsearchSettings
+from streams.config.search import ElasticsearchSettings
 from streams.search.layout import Layout
 
 

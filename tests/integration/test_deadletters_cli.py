@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from streams.cli.main import main
-from streams.config.settings import BrandSettings
+from streams.config.brands import BrandSettings
 from streams.contracts.records import RawMention
 from streams.search.client import layout
 from tests.integration.conftest import Harness, wait_for

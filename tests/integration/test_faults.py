@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.config.settings import Settings, WorkerSettings
+from streams.config.settings import Settings
+from streams.config.worker import WorkerSettings
 from streams.devstack.embedded import EmbeddedServers
 from tests.integration.bad_messages import BAD_KINDS, bad_messages
 from tests.integration.conftest import Harness, Servers, running

@@ -6,7 +6,7 @@ import torch
 from models.corpus import Split, load_split
 from models.e5.cache import ensure_encoder
 from models.training import TrainConfig, augmented, train
-from streams.config.settings import default_cache_dir
+from streams.config.scoring import default_cache_dir
 
 pytestmark = pytest.mark.model
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.spikes import BrandSpikes, Spike, SpikeRule
-from streams.config.settings import DetectorSettings
+from streams.config.detector import DetectorSettings
 from streams.contracts.codec import Invalid, decode, parse_object
 from streams.contracts.records import Alert, AlertKind, ScoredMention, Stage, utc_now
 from streams.worker.messages import Failed, Incoming, error_reason, failed

@@ -1,0 +1,36 @@
+"""The worker: batch sizes, message limits, the dead-letter limit, health and its web port."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from streams.contracts.limits import MAX_MESSAGE_BYTES
+
+
+class WorkerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score_batch: int = Field(default=64, ge=1, le=1024)
+    score_batch_timeout_s: float = Field(default=0.5, gt=0)
+    index_batch: int = Field(default=500, ge=1, le=10_000)
+    index_batch_timeout_s: float = Field(default=1.0, gt=0)
+    max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=1024)
+    dlq_max_invalid_ratio: float = Field(default=0.5, gt=0, le=1)
+    dlq_window: int = Field(default=200, ge=1)
+    dlq_min_messages: int = Field(default=50, ge=1)
+    dlq_max_consecutive: int = Field(default=100, ge=1)
+    web_bind: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    data_dir: Path = Path(".flarewatch/worker")
+    stall_timeout_s: float = Field(default=120.0, gt=0)
+    """An agent that finishes nothing for this long while its input has lag (and the broker and
+    the search server answer) is stalled: /health, /health/live and /health/ready answer 503 with
+    the reason. Loading the model, or waiting out an outage, is not a stall (only not ready).
+    Keep it well above the longest batch, e.g. a slow scoring batch or an index batch's retries."""
+    stall_grace_s: float = Field(default=30.0, ge=0)
+    """How long the worker keeps failing its health check (a stall or a dead agent) before it exits
+    non-zero for its supervisor to restart it; it exits at once if still running this long after."""
+    health_interval_s: float = Field(default=5.0, gt=0, le=60)
+    """How often the watchdog samples lag, progress and readiness."""
