@@ -16,9 +16,20 @@ def send(sig: int) -> None:
     os.kill(os.getpid(), sig)  # CPython runs the handler before the next line
 
 
+DEFAULTS = {
+    signal.SIGINT: signal.default_int_handler,
+    signal.SIGTERM: signal.SIG_DFL,
+    signal.SIGHUP: signal.SIG_DFL,
+}
+
+
 @pytest.fixture(autouse=True)
 def default_handlers() -> Iterator[None]:
+    """Python's own handlers for the test, whatever this process inherited (a shell without job
+    control starts background commands with SIGINT ignored), and the inherited ones back after."""
     before = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig, handler in DEFAULTS.items():
+        signal.signal(sig, handler)
     yield
     for sig, handler in before.items():
         signal.signal(sig, handler)
