@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: setup lint
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra --durations=12
 
 bench: setup
 	$(BIN)/python bench/bench_scoring.py
