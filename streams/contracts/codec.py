@@ -86,7 +86,7 @@ def _parse(value: bytes | None, max_bytes: int) -> dict[str, Any] | str:
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
-        return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        return f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
     except RecursionError:
         return "JSON nested too deeply"
     except Exception as exc:  # ValueError for a number of 5,000 digits, say

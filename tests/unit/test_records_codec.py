@@ -46,7 +46,7 @@ def test_round_trip_keeps_everything_and_utc() -> None:
     [
         (b"", "empty message"),
         (b"\xff\xfe{}", "not valid UTF-8 (byte 0xff at offset 0)"),
-        (b'{"platform": ', "invalid JSON: Expecting value at line 1 column 14"),
+        (b'{"platform": ', "invalid JSON: Expecting value (line 1, column 14)"),
         (b"[1]", "expected a JSON object"),
         (
             json.dumps({**GOOD, "schema_version": 2}).encode(),
