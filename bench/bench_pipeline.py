@@ -28,7 +28,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
 from models.loading import ScorerConfig, build_scorer
-from models.scorer import ScoreRequest
+from models.scores import ScoreRequest
 from streams.config.scoring import default_cache_dir
 from streams.config.settings import Settings, load_settings
 from streams.contracts.codec import decode

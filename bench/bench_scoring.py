@@ -32,7 +32,8 @@ from models.encoder import FeatureModel, load_bert, load_tokenizer
 from models.loading import ScorerConfig, build_scorer
 from models.quantization import Quantization
 from models.runtime import Runtime
-from models.scorer import Score, Scorer, ScoreRequest
+from models.scorer import Scorer
+from models.scores import Score, ScoreRequest
 from streams.config.scoring import default_cache_dir
 
 TARGET_RATE, TARGET_RATIO, TARGET_AGREEMENT = 150.0, 3.5, 0.98

@@ -9,7 +9,7 @@ from typing import Any
 from models.corpus import Example
 from models.labels import CATEGORIES, SENTIMENTS
 from models.metrics import Confusion
-from models.scorer import Score
+from models.scores import Score
 
 _SENTIMENTS = [s.value for s in SENTIMENTS]
 _CATEGORIES = [c.value for c in CATEGORIES]

@@ -4,40 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from models.backends import Backend
-from models.labels import UNSCORED, Category
+from models.labels import UNSCORED
 from models.language import LanguageDecision, LanguageDetector
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreRequest:
-    text: str
-    lang: str | None = None
-    """Optional language hint (ISO 639-1, ``pl-PL`` style accepted)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Score:
-    """One text's result. ``sentiment`` is ``unscored`` exactly when ``unscored_reason`` is set;
-    then the scores are empty and ``complaint_score`` is None.
-    """
-
-    lang: str | None
-    sentiment: str
-    sentiment_scores: dict[str, float]
-    complaint: bool
-    complaint_score: float | None
-    category: Category | None
-    model: str
-    unscored_reason: str | None = None
-    category_scores: dict[str, float] = field(default_factory=dict)
-    """The category head's distribution, kept even when the text is not a complaint."""
-
-    @property
-    def scored(self) -> bool:
-        return self.unscored_reason is None
+from models.scores import Score, ScoreRequest
 
 
 class Scorer:

@@ -14,7 +14,7 @@ from models import corpus
 from models.e5.cache import ensure_encoder
 from models.evaluation import evaluate, render, to_json
 from models.loading import build_scorer
-from models.scorer import ScoreRequest
+from models.scores import ScoreRequest
 from models.training import TrainConfig, train
 from streams.cli.context import AppContext, log, scoring_overrides
 from streams.config.scoring import scorer_config

@@ -11,7 +11,8 @@ from typing import BinaryIO
 import click
 
 from models.loading import build_scorer
-from models.scorer import Score, Scorer, ScoreRequest
+from models.scorer import Scorer
+from models.scores import Score, ScoreRequest
 from streams.cli.context import AppContext, log, scoring_overrides
 from streams.cli.score_io import MAX_LINE_BYTES, LineError, ScoreInput, parse_line, render
 from streams.config.scoring import scorer_config

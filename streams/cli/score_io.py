@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from models.scorer import Score
+from models.scores import Score
 
 MAX_LINE_BYTES = 1 << 20
 

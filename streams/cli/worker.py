@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from models.scorer import Scorer, ScoreRequest
+from models.scores import ScoreRequest
 from streams.cli.context import AppContext, log
 from streams.cli.stop_signals import stop_at_once, stop_signals
 from streams.config.settings import Settings
+from streams.worker.steps.score import TextScorer
+
+if TYPE_CHECKING:
+    from models.scorer import Scorer
 
 
 def prepare(settings: Settings) -> None:
@@ -43,7 +47,7 @@ def model_scorer(settings: Settings) -> Callable[[], Scorer]:
 
 
 def run_worker(
-    settings: Settings, loglevel: str = "info", scorer_factory: Callable[[], Scorer] | None = None
+    settings: Settings, loglevel: str = "info", scorer_factory: Callable[[], TextScorer] | None = None
 ) -> int:
     """Blocks until the worker stops (SIGINT, SIGTERM, SIGHUP or a fatal error); returns the
     exit code: 0 after a stop signal. ``scorer_factory`` (default: the real model) runs in the

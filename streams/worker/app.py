@@ -19,7 +19,6 @@ from typing import Any
 import faust
 from elasticsearch import AsyncElasticsearch
 
-from models.scorer import Scorer
 from streams.config.settings import Settings
 from streams.kafka.clients import faust_broker_url, faust_credentials
 from streams.kafka.dead_letters import DlqLimit
@@ -35,13 +34,13 @@ from streams.worker.metrics import Counters, Metric
 from streams.worker.steps.alerts import AlertsStep
 from streams.worker.steps.detect import DetectStep, detector_key, spike_rule
 from streams.worker.steps.index import IndexStep
-from streams.worker.steps.score import ScoreStep
+from streams.worker.steps.score import ScoreStep, TextScorer
 
 log = logging.getLogger("flarewatch.worker")
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, scorer_factory: Callable[[], Scorer]) -> None:
+    def __init__(self, settings: Settings, scorer_factory: Callable[[], TextScorer]) -> None:
         self.settings = settings
         self.scorer_factory = scorer_factory
         self.counters = Counters()

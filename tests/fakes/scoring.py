@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from models.labels import Category
-from models.scorer import Score, ScoreRequest
+from models.scores import Score, ScoreRequest
 
 COMPLAINT_WORDS = {
     "blik": Category.PAYMENT,

@@ -14,11 +14,11 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
 
-from models.scorer import Score, Scorer, ScoreRequest
+from models.scores import Score, ScoreRequest
 from streams.config.settings import load_settings
 from streams.devstack.children import Child, spawn
+from streams.worker.steps.score import TextScorer
 from tests.fakes.scoring import FixedScorer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ class SlowedScorer:
     """A scorer that first sleeps the seconds its delay file holds (read before every batch;
     absent or unreadable: no delay), then lets ``inner`` score."""
 
-    def __init__(self, inner: Scorer | FixedScorer, delay_file: Path | None) -> None:
+    def __init__(self, inner: TextScorer, delay_file: Path | None) -> None:
         self.inner = inner
         self.delay_file = delay_file
         self.model_id = inner.model_id
@@ -74,9 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare(settings)
     real = model_scorer(settings) if args.real_model else None
 
-    def scorer() -> Scorer:
-        # SlowedScorer has Scorer's interface (score, model_id); the fixed one has no model.
-        return cast(Scorer, SlowedScorer(real() if real else FixedScorer(), args.delay_file))
+    def scorer() -> TextScorer:
+        return SlowedScorer(real() if real else FixedScorer(), args.delay_file)
 
     return run_worker(settings, args.loglevel, scorer)
 

@@ -10,7 +10,8 @@ from models.labels import Category
 from models.loading import ScorerConfig, build_scorer
 from models.quantization import Quantization
 from models.runtime import Runtime
-from models.scorer import Scorer, ScoreRequest
+from models.scorer import Scorer
+from models.scores import ScoreRequest
 
 pytestmark = pytest.mark.model
 

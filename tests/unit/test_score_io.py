@@ -3,7 +3,7 @@ import json
 import pytest
 
 from models.labels import Category
-from models.scorer import Score
+from models.scores import Score
 from streams.cli.score_io import MAX_LINE_BYTES, LineError, ScoreInput, parse_line, render
 
 

@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Sequence
 
-from models.scorer import Score, ScoreRequest
+from models.scores import Score, ScoreRequest
 from streams.worker.steps.score import ScoreStep
 from tests.factories import mention
 from tests.fakes.messages import DEEP, batch

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from models.scorer import Score, ScoreRequest
+from models.scores import Score, ScoreRequest
 from streams.contracts.codec import Invalid, decode
 from streams.contracts.limits import MAX_MESSAGE_BYTES
 from streams.contracts.records import RawMention, ScoredMention, Scores, Stage, utc_now
