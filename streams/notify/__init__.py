@@ -1,0 +1,1 @@
+"""Paging: notifiers behind one protocol, routing, retries and durable delivery records."""
