@@ -19,4 +19,7 @@ class ElasticsearchSettings(BaseModel):
     index_prefix: str = Field(default="flarewatch", pattern=r"^[a-z0-9._-]+$")
     shards: int = Field(default=1, ge=1, le=64)
     replicas: int = Field(default=0, ge=0, le=8)
+    kibana_url: str = Field(default="http://localhost:5601", pattern=r"^https?://\S+$")
+    """Kibana's base URL, for the Discover links in incidents and pages (a data view with the id
+    ``<index_prefix>-mentions`` over the mentions alias; see README)."""
     request_timeout_s: float = Field(default=30.0, gt=0)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.contracts.records import Alert, ScoredMention, Thread
+from streams.contracts.incidents import Incident
+from streams.contracts.records import ScoredMention, Thread
 
 
 def mention_document(scored: ScoredMention) -> dict[str, Any]:
@@ -95,38 +96,26 @@ def thread_from_document(doc: dict[str, Any]) -> Thread:
     )
 
 
-def alert_document(alert: Alert) -> dict[str, Any]:
+def incident_document(incident: Incident) -> dict[str, Any]:
+    """The incident's latest version: every field under ``flarewatch.incident`` (the brand under
+    ``flarewatch.brand``, as in every index), ``@timestamp`` = when it started."""
+    body = incident.model_dump(mode="json", exclude={"schema_version", "brand"})
     return {
-        "@timestamp": alert.window_start.isoformat(),
-        "message": alert_summary(alert),
-        "event": {
-            "created": alert.fired_at.isoformat(),
-            "kind": "alert",
-            "severity": round(alert.score),
-        },
-        "flarewatch": {
-            "schema_version": 1,
-            "brand": alert.brand,
-            "alert": {
-                "id": alert.alert_id,
-                "kind": alert.kind.value,
-                "window_end": alert.window_end.isoformat(),
-                "observed": alert.observed,
-                "baseline_mean": alert.baseline_mean,
-                "baseline_std": alert.baseline_std,
-                "threshold": alert.threshold,
-                "score": alert.score,
-                "top_categories": alert.top_categories,
-                "sample_mention_ids": list(alert.sample_mention_ids),
-            },
-        },
+        "@timestamp": incident.started_at.isoformat(),
+        "message": incident_summary(incident),
+        "flarewatch": {"schema_version": 1, "brand": incident.brand, "incident": body},
     }
 
 
-def alert_summary(alert: Alert) -> str:
-    categories = ", ".join(f"{k} {v}" for k, v in alert.top_categories.items())
+def incident_from_document(doc: dict[str, Any]) -> Incident:
+    fw = doc["flarewatch"]
+    return Incident.model_validate({**fw["incident"], "brand": fw["brand"]})
+
+
+def incident_summary(incident: Incident) -> str:
+    i = incident
+    what = "complaints" if i.measure == "complaints" else "negative mentions"
     return (
-        f"{alert.brand}: {alert.observed} negative mentions between "
-        f"{alert.window_start:%Y-%m-%d %H:%M} and {alert.window_end:%H:%M} UTC "
-        f"(baseline {alert.baseline_mean:.1f}, threshold {alert.threshold:.1f}); top: {categories}"
+        f"{i.brand} {i.category or what}: {i.state.value} ({i.severity}), {i.observed:g} {what} "
+        f"in {i.bucket_seconds // 60} min against {i.expected:.1f} expected, peak {i.peak:g}"
     )

@@ -1,4 +1,4 @@
-"""What the indexing agent writes: mentions, the threads they belong to, and alerts."""
+"""What the worker writes: mentions, the threads they belong to, and incidents."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
-from streams.contracts.records import Alert, ScoredMention
+from streams.contracts.incidents import Incident
+from streams.contracts.records import ScoredMention
 from streams.search.documents import (
-    alert_document,
+    incident_document,
     mention_document,
     thread_document,
     thread_from_document,
@@ -88,9 +89,22 @@ class Indexer:
                 actions.append(Action("create", self.layout.threads, key, source))
         return actions
 
-    async def alert(self, alert: Alert) -> list[Rejected]:
-        action = Action("index", self.layout.alerts, alert.alert_id, alert_document(alert))
-        return (await self.writer.write([action])).rejected
+    async def incidents(self, batch: Sequence[Incident]) -> list[Rejected]:
+        """Index each incident's latest version in ``batch`` (``_id``: incident id). A version older
+        than the one stored is skipped, not an error (a replay)."""
+        latest: dict[str, Incident] = {}
+        for incident in batch:
+            kept = latest.get(incident.incident_id)
+            if kept is None or incident.version >= kept.version:
+                latest[incident.incident_id] = incident
+        actions = [
+            Action("index", self.layout.incidents, i.incident_id, incident_document(i), version=i.version)
+            for i in latest.values()
+        ]
+        outcome = await self.writer.write(actions)
+        for action in outcome.conflicts:
+            log.info("incident %s: a newer version is already indexed", action.id)
+        return outcome.rejected
 
 
 def _opening_text(doc: dict[str, Any] | None, mentions: Sequence[ScoredMention], root_id: str) -> str | None:

@@ -2,8 +2,8 @@
 ``flarewatch.*``). Filter fields are ``keyword``; searched fields are ``text``.
 
 Mentions go to monthly indices ``<prefix>-mentions-YYYY.MM`` chosen by the mention's own time,
-so a replay lands in the same index and overwrites by ``_id``. Threads and alerts are mutable
-single indices. Everything is created from composable index templates.
+so a replay lands in the same index and overwrites by ``_id``. Threads, incidents and deliveries are
+mutable single indices. Everything is created from composable index templates.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from models.labels import CATEGORIES
+from streams.notify.store import DELIVERY_PROPERTIES
 
 ANALYSIS: dict[str, Any] = {
     "analyzer": {
@@ -105,31 +106,62 @@ THREAD_PROPERTIES: dict[str, Any] = {
     },
 }
 
-ALERT_PROPERTIES: dict[str, Any] = {
+HISTORY = {
+    "properties": {
+        "version": INT,
+        "state": KEYWORD,
+        "severity": KEYWORD,
+        "at": DATE,
+        "note": {"type": "text"},
+    }
+}
+COUNTS = {"type": "object", "dynamic": True}
+"""Counts by a key (a category, a language): new keys are mapped as they come, as numbers."""
+
+INCIDENT_PROPERTIES: dict[str, Any] = {
     "@timestamp": DATE,
     "message": {"type": "text"},
-    "event": {"properties": {"created": DATE, "kind": KEYWORD, "severity": {"type": "long"}}},
     "flarewatch": {
         "properties": {
             "schema_version": INT,
             "brand": KEYWORD,
-            "alert": {
+            "incident": {
                 "properties": {
-                    "id": KEYWORD,
-                    "kind": KEYWORD,
-                    "window_end": DATE,
-                    "observed": INT,
-                    "baseline_mean": FLOAT,
-                    "baseline_std": FLOAT,
-                    "threshold": FLOAT,
+                    "incident_id": KEYWORD,
+                    "version": INT,
+                    "category": KEYWORD,
+                    "categories": COUNTS,
+                    "measure": KEYWORD,
+                    "state": KEYWORD,
+                    "severity": KEYWORD,
+                    "started_at": DATE,
+                    "updated_at": DATE,
+                    "resolved_at": DATE,
+                    "acknowledged_at": DATE,
+                    "acknowledged_by": KEYWORD,
+                    "bucket_seconds": INT,
+                    "observed": FLOAT,
+                    "expected": FLOAT,
+                    "peak": FLOAT,
+                    "peak_expected": FLOAT,
+                    "peak_at": DATE,
+                    "total": {"type": "long"},
                     "score": FLOAT,
-                    "top_categories": {"properties": {**CATEGORY_COUNTS["properties"], "no_complaint": INT}},
-                    "sample_mention_ids": KEYWORD,
+                    "languages": COUNTS,
+                    "top_terms": {**KEYWORD, "fields": {"text": {"type": "text", "analyzer": "folded"}}},
+                    "representatives": OPAQUE,
+                    "inhibited_by": KEYWORD,
+                    "silenced_until": DATE,
+                    "history": HISTORY,
+                    "search_command": {"type": "keyword", "index": False, "doc_values": False},
+                    "kibana_url": {"type": "keyword", "index": False, "doc_values": False},
                 }
             },
         }
     },
 }
+"""One document per incident, ``_id`` = incident id, overwritten by each version (history kept in
+it); ``@timestamp`` is when the incident started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +183,19 @@ class Layout:
         return f"{self.prefix}-threads"
 
     @property
-    def alerts(self) -> str:
-        return f"{self.prefix}-alerts"
+    def incidents(self) -> str:
+        """One document per incident, its latest version."""
+        return f"{self.prefix}-incidents"
+
+    @property
+    def deliveries(self) -> str:
+        """One document per incident version and notifier (``Delivery.delivery_id``)."""
+        return f"{self.prefix}-deliveries"
+
+    @property
+    def single_indices(self) -> tuple[str, ...]:
+        """The indices that are not per month (created by ``flarewatch init``)."""
+        return (self.threads, self.incidents, self.deliveries)
 
     def templates(self) -> dict[str, dict[str, Any]]:
         """Composable index templates, by name."""
@@ -162,7 +205,8 @@ class Layout:
                 [f"{self.mentions}-*"], MENTION_PROPERTIES, settings, aliases={self.mentions: {}}
             ),
             f"{self.prefix}-threads": self._template([self.threads], THREAD_PROPERTIES, settings),
-            f"{self.prefix}-alerts": self._template([self.alerts], ALERT_PROPERTIES, settings),
+            f"{self.prefix}-incidents": self._template([self.incidents], INCIDENT_PROPERTIES, settings),
+            f"{self.prefix}-deliveries": self._template([self.deliveries], DELIVERY_PROPERTIES, settings),
         }
 
     def _template(

@@ -1,4 +1,4 @@
-"""Queries behind ``flarewatch search`` and ``flarewatch alerts``."""
+"""Queries behind ``flarewatch search`` (and the search command an incident links to)."""
 
 from __future__ import annotations
 
@@ -48,15 +48,6 @@ def mention_query(f: MentionFilter) -> dict[str, Any]:
         bounds = {k: v.isoformat() for k, v in (("gte", f.since), ("lt", f.until)) if v}
         filters.append({"range": {"@timestamp": bounds}})
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
-
-
-def alert_query(brand: str | None, since: datetime | None) -> dict[str, Any]:
-    filters: list[dict[str, Any]] = []
-    if brand:
-        filters.append({"term": {"flarewatch.brand": brand}})
-    if since:
-        filters.append({"range": {"@timestamp": {"gte": since.isoformat()}}})
-    return {"bool": {"filter": filters}} if filters else {"match_all": {}}
 
 
 def format_mention(hit: dict[str, Any], width: int = 110) -> str:

@@ -25,7 +25,7 @@ def ensure_layout(
     for name, body in layout.templates().items():
         client.indices.put_index_template(name=name, **body)
     created = []
-    for index in (layout.mention_index(now or utc_now()), layout.threads, layout.alerts):
+    for index in (layout.mention_index(now or utc_now()), *layout.single_indices):
         if not client.indices.exists(index=index):
             client.indices.create(index=index)
             created.append(index)

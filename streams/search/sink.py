@@ -50,12 +50,18 @@ class Action:
     source: dict[str, Any]
     if_seq_no: int | None = None
     if_primary_term: int | None = None
+    version: int | None = None
+    """Written only over a document of this version or older (``external_gte``): an older
+    version replayed after a newer one answers 409 instead of overwriting it."""
 
     def header(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"_index": self.index, "_id": self.id}
         if self.if_seq_no is not None:
             meta["if_seq_no"] = self.if_seq_no
             meta["if_primary_term"] = self.if_primary_term
+        if self.version is not None:
+            meta["version"] = self.version
+            meta["version_type"] = "external_gte"
         return {self.op: meta}
 
 

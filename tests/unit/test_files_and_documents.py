@@ -3,14 +3,12 @@ from pathlib import Path
 from typing import Any
 
 from streams.collectors.files import count_lines, read
-from streams.contracts.records import Alert, AlertKind
 from streams.search.documents import (
-    alert_document,
     mention_document,
     thread_document,
     thread_from_document,
 )
-from streams.search.layout import ALERT_PROPERTIES, MENTION_PROPERTIES, THREAD_PROPERTIES, Layout
+from streams.search.layout import MENTION_PROPERTIES, THREAD_PROPERTIES, Layout
 from streams.search.queries import MentionFilter, mention_query
 from streams.search.threads import merge
 from tests.factories import T0, mention, scored
@@ -70,22 +68,6 @@ def test_documents_only_use_mapped_fields() -> None:
     assert paths(mention_document(s)) <= mapped(MENTION_PROPERTIES)
     thread = merge(None, [s])
     assert paths(thread_document(thread, "opening")) <= mapped(THREAD_PROPERTIES)
-    alert = Alert(
-        alert_id="a",
-        kind=AlertKind.COMPLAINT_SPIKE,
-        brand="zakupowo",
-        window_start=T0,
-        window_end=T0,
-        observed=40,
-        baseline_mean=4,
-        baseline_std=1,
-        threshold=12,
-        score=18,
-        top_categories={"payment": 30, "no_complaint": 2},
-        sample_mention_ids=("facebook:c1",),
-        fired_at=T0,
-    )
-    assert paths(alert_document(alert)) <= mapped(ALERT_PROPERTIES)
 
 
 def test_thread_document_round_trip() -> None:
