@@ -32,3 +32,5 @@ test: setup lint
 bench: setup
 	$(BIN)/python bench/bench_scoring.py
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_detect.py
+	$(BIN)/python bench/bench_detect_agent.py

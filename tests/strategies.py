@@ -7,7 +7,7 @@ to 100,000 levels, messages over the byte limit, a wrong type (or a missing valu
 in every field, lone surrogates, control characters, extreme numbers and dates, texts at and just
 over every length limit, blank texts, unknown platforms and brands, wrong schema versions. Length
 limits are read from the contract's JSON schema, so they follow the records wherever they are set.
-Raw mentions come first; scored mentions and alerts reuse them.
+Raw mentions come first; scored mentions reuse them.
 """
 
 from __future__ import annotations
@@ -474,7 +474,7 @@ times = weighted(
     (3, st.integers(0, 6 * 60).map(lambda minutes: _iso(T0 + timedelta(minutes=minutes)))),
     (1, st.sampled_from(EDGE_TIMES)),
 )
-"""Mostly within a few hours (so windows fill up and spike), sometimes at the ends of time."""
+"""Mostly within a few hours (so buckets close and flare), sometimes at the ends of time."""
 scores = st.fixed_dictionaries(
     {
         "lang": st.none() | st.sampled_from(["pl", "hu"]),
@@ -529,57 +529,6 @@ scored_payloads: st.SearchStrategy[bytes | None] = weighted(
 )
 """Anything the scored topic can carry: scored mentions (about half of them valid), with a bad
 mention or bad values in their fields, and anything a raw topic carries."""
-
-# -- alerts (the alerts step's input) --------------------------------------------------------------
-
-good_alerts: st.SearchStrategy[dict[str, Any]] = st.builds(
-    lambda brand, start, observed, numbers_, categories, samples, fired_at: {
-        "alert_id": f"{brand}:complaint_spike:{start}",
-        "kind": "complaint_spike",
-        "brand": brand,
-        "window_start": start,
-        "window_end": start,
-        "observed": observed,
-        "baseline_mean": numbers_[0],
-        "baseline_std": numbers_[1],
-        "threshold": numbers_[2],
-        "score": numbers_[3],
-        "top_categories": categories,
-        "sample_mention_ids": samples,
-        "fired_at": fired_at,
-    },
-    st.sampled_from(sorted(BRANDS)),
-    st.integers(0, 8).map(lambda hours: _iso(T0 + timedelta(hours=hours))),
-    st.integers(0, 10**6),
-    st.lists(st.floats(-1e6, 1e6), min_size=4, max_size=4),
-    st.dictionaries(st.sampled_from([c.value for c in Category]), st.integers(0, 1000), max_size=3),
-    st.lists(identifiers, max_size=5),
-    times,
-)
-"""Valid alerts; few ids, so one window's alert comes more than once (as after a redelivery)."""
-ALERT_FIELDS = (
-    "schema_version",
-    "alert_id",
-    "kind",
-    "brand",
-    "window_start",
-    "window_end",
-    "observed",
-    "baseline_mean",
-    "score",
-    "top_categories",
-    "sample_mention_ids",
-    "fired_at",
-)
-alert_payloads: st.SearchStrategy[bytes | None] = weighted(
-    (3, good_alerts.map(encoded)),
-    (1, st.builds(encoded, good_alerts, st.sampled_from(ALERT_FIELDS), bad_values)),
-    (1, st.builds(encoded, good_alerts, st.sampled_from(ALERT_FIELDS), numbers)),
-    (1, st.builds(encoded, good_alerts, st.sampled_from(ALERT_FIELDS), st.none())),
-    (1, scored_payloads),
-)
-"""Anything the alerts topic can carry: alerts (about half of them valid), with bad values and
-extreme numbers in their fields, and what other topics carry."""
 
 
 def batches(

@@ -94,7 +94,8 @@ def deadletters(
 @click.option(
     "--other-topics",
     is_flag=True,
-    help="Also re-publish letters from the worker's scored and alerts topics, to the topic they came from.",
+    help="Also re-publish letters from the worker's other topics (scored, flares, incidents), "
+    "to the topic they came from.",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
 @click.pass_obj

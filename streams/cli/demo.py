@@ -12,11 +12,17 @@ from streams.cli.context import AppContext, log
 from streams.cli.stop_signals import Stopped, stop_at_once
 from streams.devstack.demo import SAMPLE, Demo, DemoError, DemoOptions, Status
 from streams.devstack.embedded import EmbeddedError
+from streams.devstack.incidents import delivery_rows, incident_rows
 from streams.worker.metrics import Metric
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Exit with a summary once the sample is replayed and indexed.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Exit with a summary once the sample is indexed, its flare-ups are incidents and their "
+    "deliveries are done or failed for good.",
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -31,7 +37,11 @@ from streams.worker.metrics import Metric
     help="Mentions to replay (default: the bundled sample stream).",
 )
 @click.option("--rate", type=float, help="Replay this many mentions per second.")
-@click.option("--speedup", type=float, help="Replay by the original timestamps, this many times faster.")
+@click.option(
+    "--speedup",
+    type=float,
+    help="Replay by the original timestamps, this many times faster (the bundled sample: 7200 by default).",
+)
 @click.option("--fresh", is_flag=True, help="Delete earlier demo data first.")
 @click.pass_obj
 def demo(
@@ -43,7 +53,7 @@ def demo(
     speedup: float | None,
     fresh: bool,
 ) -> int:
-    """Start broker, search server and worker, replay the sample stream, show progress and alerts."""
+    """Start broker, search server and worker, replay the sample stream, show progress and incidents."""
     if rate is not None and speedup is not None:
         raise click.UsageError("choose --rate or --speedup, not both")
     if fresh:
@@ -52,7 +62,9 @@ def demo(
     status = _run(app, DemoOptions(data_dir, sample, once, rate, speedup))
     if isinstance(status, Stopped):
         return status.exit_code
-    m = status.m
+    m, outcome = status.m, status.outcome
+    delivered = sum(d.status == "delivered" for d in outcome.deliveries)
+    failed = sum(d.status == "failed" for d in outcome.deliveries)
     click.echo(
         f"\ndemo finished in {time.monotonic() - started:.0f}s\n"
         f"  replayed       {status.sent:>7,} lines\n"
@@ -60,9 +72,19 @@ def demo(
         f"  unscored       {int(m(Metric.UNSCORED)):>7,} (unsupported language or no words)\n"
         f"  indexed        {status.indexed:>7,} mentions\n"
         f"  dead-lettered  {int(m(Metric.DEAD_LETTERS)):>7,}\n"
-        f"  alerts         {len(status.alerts):>7,}\n"
+        f"  late           {int(m(Metric.DETECTOR_LATE)):>7,} (came after their bucket closed)\n"
+        f"  incidents      {len(outcome.incidents):>7,}\n"
+        f"  deliveries     {len(outcome.deliveries):>7,} (delivered {delivered}, failed {failed})"
+    )
+    if outcome.incidents:
+        click.echo("incidents (id, brand, category, severity, state, start):")
+        click.echo("\n".join(incident_rows(outcome.incidents)))
+    if outcome.deliveries:
+        click.echo("deliveries (notifier, version, status, attempts):")
+        click.echo("\n".join(delivery_rows(outcome.deliveries)))
+    click.echo(
         f"search what landed: flarewatch search blik --data-dir {data_dir}   "
-        f"(alerts: flarewatch alerts --data-dir {data_dir})"
+        f"(incidents: flarewatch incidents --data-dir {data_dir})"
     )
     return 0
 

@@ -25,9 +25,10 @@ COMMANDS = {
     "demo": "streams.cli.demo:demo",
     "up": "streams.cli.demo:up",
     "search": "streams.cli.search:search",
-    "alerts": "streams.cli.search:alerts",
+    "incidents": "streams.cli.incidents:incidents",
     "status": "streams.cli.status:status",
     "deadletters": "streams.cli.deadletters:deadletters",
+    "detect": "streams.cli.detect:detect",
 }
 """Command name -> where it lives. Imported when used: most commands never load torch, and a
 command that fails at once (a taken port, a bad flag) should not wait seconds for it first."""

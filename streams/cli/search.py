@@ -1,4 +1,4 @@
-"""``flarewatch search`` and ``flarewatch alerts``: read what landed, without Kibana."""
+"""``flarewatch search``: read what landed, without Kibana."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from models.labels import CATEGORIES
 from streams.cli.context import AppContext, log
 from streams.config.settings import Settings
 from streams.search.client import layout, sync_client
-from streams.search.queries import MentionFilter, alert_query, format_mention, mention_query
+from streams.search.queries import MentionFilter, format_mention, mention_query
 
 DEMO_DIR = Path(".flarewatch/demo")
 
@@ -107,25 +107,3 @@ def search(
     click.echo(f"{result['hits']['total']['value']} mentions match; newest {len(hits)}:")
     for hit in hits:
         click.echo(format_mention(hit))
-
-
-@click.command()
-@click.option("--brand")
-@click.option("--since", help="Alerts for windows from this time on.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.pass_obj
-def alerts(app: AppContext, brand: str | None, since: str | None, limit: int, data_dir: Path | None) -> None:
-    """List spike alerts, newest first."""
-    with connect(app.settings(), data_dir) as (client, settings):
-        result = client.search(
-            index=layout(settings.elasticsearch).alerts,
-            query=alert_query(brand, _when(since)),
-            size=limit,
-            sort=[{"@timestamp": "desc"}],
-        )
-    hits = result["hits"]["hits"]
-    if not hits:
-        click.echo("no alerts")
-    for hit in hits:
-        click.echo(f"{hit['_source']['@timestamp'][:16].replace('T', ' ')} UTC  {hit['_source']['message']}")

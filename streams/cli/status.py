@@ -23,7 +23,7 @@ from streams.config.settings import Settings, load_settings
 from streams.config.worker import WorkerSettings
 from streams.contracts.records import DeadLetter
 from streams.kafka.dead_letter_reader import DeadLetterError, Selection, position, read_dead_letters
-from streams.worker.metrics import Metric, Watch
+from streams.worker.metrics import Metric, Tally, Watch
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 """Metric samples by name and sorted labels."""
@@ -45,6 +45,10 @@ class Snapshot:
 
     def value(self, name: str, **labels: str) -> float | None:
         return self.samples.get((name, tuple(sorted(labels.items()))))
+
+    def total(self, name: str) -> float:
+        """A counter summed over its labels."""
+        return sum(v for (n, _), v in self.samples.items() if n == name)
 
     def labelled(self, name: str, label: str) -> dict[str, float]:
         return {dict(k)[label]: v for (n, k), v in self.samples.items() if n == name and label in dict(k)}
@@ -136,13 +140,24 @@ def parse_metrics(text: str) -> Samples:
 
 def render(url: str, first: Snapshot, second: Snapshot) -> str:
     lines = [f"worker   {url}", f"health   {_health(second.live)}", f"ready    {_ready(second.ready)}"]
-    counts = [
+    counts: list[tuple[str, str]] = [
         ("received", Metric.RECEIVED),
         ("indexed", Metric.INDEXED),
         ("dead letters", Metric.DEAD_LETTERS),
-        ("alerts", Metric.ALERTS),
+        ("late", Metric.DETECTOR_LATE),
     ]
-    lines.append("totals   " + "   ".join(f"{label} {int(second.value(m) or 0):,}" for label, m in counts))
+    lines.append("totals   " + "   ".join(f"{label} {int(second.total(m)):,}" for label, m in counts))
+    flares = [
+        ("flare signals", Tally.FLARE_SIGNALS),
+        ("incident versions", Tally.INCIDENT_EVENTS),
+        ("deliveries", Tally.DELIVERIES),
+    ]
+    lines.append("flares   " + "   ".join(f"{label} {int(second.total(m)):,}" for label, m in flares))
+    failed = sum(
+        v for (n, k), v in second.samples.items() if n == Tally.DELIVERIES and ("status", "failed") in k
+    )
+    if failed:
+        lines.append(f"         {int(failed):,} deliveries FAILED for good (see flarewatch incidents)")
     lines += [
         "",
         *_table(["agent", "last progress", "messages", "per second", "lag"], _agents(first, second)),

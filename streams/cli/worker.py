@@ -1,4 +1,4 @@
-"""``flarewatch worker``: the stream processor (scoring, indexing, spike detection)."""
+"""``flarewatch worker``: the stream processor (scoring, indexing, flare-up detection, incidents, paging)."""
 
 from __future__ import annotations
 

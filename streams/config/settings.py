@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from streams.config.brands import BrandSettings
 from streams.config.detector import DetectorSettings
+from streams.config.incidents import IncidentSettings
 from streams.config.kafka import KafkaSettings
+from streams.config.notifiers import NotifySettings
 from streams.config.scoring import ScoringSettings
 from streams.config.search import ElasticsearchSettings
 from streams.config.worker import WorkerSettings
@@ -43,8 +45,31 @@ class Settings(BaseSettings):
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     detector: DetectorSettings = Field(default_factory=DetectorSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    """Notifiers and routes; no notifiers: incidents are recorded, nobody is paged."""
     brands: tuple[BrandSettings, ...] = ()
     """Monitored brands. Empty: accept mentions of any brand (development)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _top_level_notifiers(cls, data: Any) -> Any:
+        """``notifiers:`` and ``routes:`` may sit at the top of the YAML, as the README shows
+        them; they are the ``notify`` section's."""
+        if not isinstance(data, dict) or not {"notifiers", "routes"} & data.keys():
+            return data
+        data = dict(data)
+        notify = data.get("notify") or {}
+        if not isinstance(notify, dict):
+            return data  # the section's own validation reports it
+        notify = dict(notify)
+        for key in ("notifiers", "routes"):
+            if key in data:
+                if key in notify:
+                    raise ValueError(f"{key}: given both at the top level and under notify")
+                notify[key] = data.pop(key)
+        data["notify"] = notify
+        return data
 
     @field_validator("brands")
     @classmethod

@@ -185,29 +185,6 @@ class Thread(Record):
     """Ids already counted, so a replayed mention is not counted twice (capped, see threads)."""
 
 
-class AlertKind(StrEnum):
-    COMPLAINT_SPIKE = "complaint_spike"
-
-
-class Alert(Record):
-    schema_version: Literal[1] = 1
-    alert_id: str
-    kind: AlertKind
-    brand: str
-    window_start: UtcDatetime
-    window_end: UtcDatetime
-    observed: int
-    """Negative mentions in the window when the alert fired."""
-    baseline_mean: float
-    baseline_std: float
-    threshold: float
-    score: float
-    """How many standard deviations above the baseline the window is."""
-    top_categories: dict[str, int]
-    sample_mention_ids: tuple[str, ...]
-    fired_at: UtcDatetime
-
-
 class Stage(StrEnum):
     """Which step gave up on a message (a dead letter's ``stage``)."""
 
@@ -219,7 +196,10 @@ class Stage(StrEnum):
     THREADS = "threads"
     """The mention was indexed, but its thread document could not be written."""
     DETECT = "detect"
-    ALERTS = "alerts"
+    INCIDENTS = "incidents"
+    """A flare signal or incident command the incidents step could not apply."""
+    NOTIFY = "notify"
+    """An incident event a notifier's agent could not read."""
 
 
 class DeadLetter(Record):

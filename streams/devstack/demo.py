@@ -1,8 +1,13 @@
 """``flarewatch demo`` and ``flarewatch up``: the whole pipeline on one machine.
 
 Starts the embedded broker and search server, creates topics and indices, runs the worker as a
-child process, optionally replays the bundled sample stream, and shows live progress and alerts
-until the sample is indexed (``--once``) or Ctrl-C.
+child process, optionally replays the bundled sample stream, and shows live progress and the
+incidents it opens until the sample is indexed, every flare-up is an incident and every pending
+delivery to a notifier is done or has failed for good (``--once``), or Ctrl-C.
+
+The replay of the bundled sample (five days of mentions) follows the original timestamps sped up
+:data:`SAMPLE_SPEEDUP` times unless a rate or speed-up is given: the worker runs with several
+partitions, and a replay sent all at once would reach the detector hours out of event-time order.
 """
 
 from __future__ import annotations
@@ -20,14 +25,18 @@ import yaml
 from elasticsearch import Elasticsearch
 
 from streams.config.settings import Settings, load_settings
-from streams.contracts.records import Alert
 from streams.devstack.children import Child, spawn
 from streams.devstack.embedded import EmbeddedServers, free_port
+from streams.devstack.incidents import Outcome, announce, read_outcome
 from streams.search.client import layout, sync_client
-from streams.worker.metrics import Metric
+from streams.worker.metrics import Metric, Tally, Watch
 
 SAMPLE = Path(__file__).parent / "sample" / "mentions.jsonl"
 DEMO_CONFIG = Path(__file__).parent / "sample" / "demo.yaml"
+SAMPLE_SPEEDUP = 7200.0
+"""Five days in about a minute: one second of replay is two hours of the sample's time."""
+SECTIONS = ("brands", "detector", "incidents", "notify")
+"""What the demo takes from the bundled demo.yaml when the user's settings name no brands."""
 Log = Callable[[str], None]
 
 
@@ -56,10 +65,27 @@ class Status:
     replay_error: BaseException | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     indexed: int = 0
-    alerts: dict[str, Alert] = field(default_factory=dict)
+    outcome: Outcome = field(default_factory=Outcome)
+    announced: dict[str, int] = field(default_factory=dict)
+    """Incident id -> the version last announced."""
+    notifiers: tuple[str, ...] = ()
+    settled_at: float | None = None
+    """When everything up to the incidents was done (monotonic); deliveries may still be pending."""
 
-    def m(self, metric: Metric) -> float:
-        return self.metrics.get(metric.value, 0.0)
+    def m(self, metric: Metric | Tally | str) -> float:
+        """A counter's value; for a labelled one, the sum over its labels."""
+        name = str(metric)
+        return sum(v for k, v in self.metrics.items() if k == name or k.startswith(name + "{"))
+
+    def agent(self, agent: str) -> float:
+        """Messages ``agent`` has finished."""
+        return self.metrics.get(f'{Watch.AGENT_MESSAGES.value}{{agent="{agent}"}}', 0.0)
+
+    def pending_deliveries(self) -> int:
+        """Incident events some notifier's agent has not finished yet (delivered, failed for
+        good, muted, or not routed to it)."""
+        events = self.m(Tally.INCIDENT_EVENTS)
+        return int(sum(max(0.0, events - self.agent(f"notify-{n}")) for n in self.notifiers))
 
 
 def effective_settings(base: Settings, servers: EmbeddedServers, data_dir: Path, demo: bool) -> Settings:
@@ -74,14 +100,13 @@ def effective_settings(base: Settings, servers: EmbeddedServers, data_dir: Path,
         "elasticsearch": base.elasticsearch.model_copy(update={"url": servers.search_url, "replicas": 0}),
         "worker": base.worker.model_copy(update={"web_port": free_port(), "data_dir": data_dir / "worker"}),
     }
-    if demo:
-        # One worker on one machine: a single partition keeps a days-long replay in event-time
-        # order, which the per-window spike counts rely on.
-        kafka["partitions"] = 1
-        if not base.brands:
-            extra = yaml.safe_load(DEMO_CONFIG.read_text())
-            update["brands"] = load_settings(None, brands=extra["brands"]).brands
-            update["detector"] = base.detector.model_copy(update=extra["detector"])
+    if demo and not base.brands:
+        extra = yaml.safe_load(DEMO_CONFIG.read_text())
+        given = {k: v for k, v in extra.items() if k in SECTIONS or k in ("notifiers", "routes")}
+        sample = load_settings(None, **given)
+        if {"notifiers", "routes"} & given.keys():
+            given["notify"] = True
+        update |= {k: getattr(sample, k) for k in SECTIONS if k in given}
     update["kafka"] = base.kafka.model_copy(update=kafka)
     return base.model_copy(update=update)
 
@@ -131,6 +156,7 @@ class Demo:
         self.settings: Settings | None = None
         self.live = sys.stderr.isatty()
         self.shown = 0.0
+        self.waiting_shown = 0.0
 
     def run(self) -> Status:
         """Blocks until the sample is indexed (``once``) or an exception (Ctrl-C, a stop
@@ -157,6 +183,7 @@ class Demo:
             self.replay_thread = threading.Thread(
                 target=self._replay, args=(settings, self.options.sample), name="replay", daemon=True
             )
+            self.status.notifiers = tuple(n.name for n in settings.notify.notifiers)
             self.replay_thread.start()
         else:
             self.out(
@@ -166,7 +193,7 @@ class Demo:
 
     def _replay(self, settings: Settings, sample: Path) -> None:
         from streams.collectors.files import count_lines
-        from streams.collectors.replay import Pace, Replay
+        from streams.collectors.replay import Replay
         from streams.kafka.admin import cluster_id
         from streams.kafka.clients import kafka_python_config
         from streams.kafka.topics import Topics
@@ -185,7 +212,7 @@ class Demo:
                 report = replay.run(
                     sample,
                     self.options.data_dir / "replay" / f"{sample.name}.json",
-                    Pace(self.options.rate, self.options.speedup),
+                    self._pace(sample),
                     on_sent=lambda n: setattr(self.status, "sent", n),
                 )
             finally:
@@ -195,6 +222,14 @@ class Demo:
             self.status.replay_error = exc
         finally:
             self.status.replay_done = True
+
+    def _pace(self, sample: Path) -> Any:
+        from streams.collectors.replay import Pace
+
+        o = self.options
+        if o.rate is None and o.speedup is None and sample == SAMPLE:
+            return Pace(speedup=SAMPLE_SPEEDUP)
+        return Pace(o.rate, o.speedup)
 
     def _watch(self) -> Status:
         assert self.settings is not None and self.worker is not None
@@ -220,6 +255,7 @@ class Demo:
                     last_change, last_key = time.monotonic(), key
                 if self.options.once and self._settled():
                     return self.status
+                self._check_delivery_deadline()
                 if self.options.once and time.monotonic() - last_change > self.options.idle_timeout_s:
                     raise DemoError(
                         f"no progress for {self.options.idle_timeout_s:.0f}s "
@@ -232,18 +268,18 @@ class Demo:
         names = layout(self.settings.elasticsearch)
         try:
             self.status.indexed = int(search.count(index=names.mentions)["count"])
-            hits = search.search(index=names.alerts, size=100, sort=[{"@timestamp": "asc"}])["hits"]["hits"]
+            if self.status.m(Tally.INCIDENT_EVENTS) or self.status.outcome.incidents:
+                self.status.outcome = read_outcome(self.settings)
         except Exception:  # the search server may be busy for a moment; try again next second
             return
-        from streams.devstack.alerts import alert_from_document, announce
-
-        for hit in hits:
-            if hit["_id"] not in self.status.alerts:
-                alert = alert_from_document(hit["_source"])
-                self.status.alerts[hit["_id"]] = alert
-                self.out(announce(alert, self.settings))
+        for incident in self.status.outcome.incidents:
+            if self.status.announced.get(incident.incident_id, 0) < incident.version:
+                self.status.announced[incident.incident_id] = incident.version
+                self.out(announce(incident))
 
     def _settled(self) -> bool:
+        """The sample is indexed, every mention went through the detector, every flare signal
+        through the incidents agent, and every incident event through each notifier's agent."""
         s = self.status
         if not s.replay_done or not s.metrics:
             return False
@@ -251,9 +287,35 @@ class Demo:
         indexed = s.m(Metric.INDEXED) + s.m(Metric.INDEX_REJECTED) >= s.m(Metric.SCORED) + s.m(
             Metric.UNSCORED
         )
-        detected = s.m(Metric.DETECTOR_EVENTS) >= s.m(Metric.NEGATIVE)
-        alerted = s.m(Metric.ALERTS) >= s.m(Metric.ALERTS_FIRED) and len(s.alerts) >= s.m(Metric.ALERTS_FIRED)
-        return consumed and indexed and detected and alerted
+        detector = s.m(Metric.DETECTOR_EVENTS) + s.m(Metric.DETECTOR_LATE) + s.m(Metric.DETECTOR_REDELIVERIES)
+        incidents = s.agent("incidents") >= s.m(Tally.FLARE_SIGNALS)
+        if not (consumed and indexed and detector >= s.m(Metric.CUSTOMER) and incidents):
+            return False
+        if s.settled_at is None:
+            s.settled_at = time.monotonic()
+        shown = {i.incident_id for i in s.outcome.incidents}
+        versions = sum(i.version for i in s.outcome.incidents)
+        recorded = versions >= s.m(Tally.INCIDENT_EVENTS) and shown <= s.announced.keys()
+        return recorded and s.pending_deliveries() == 0
+
+    def _check_delivery_deadline(self) -> None:
+        """While deliveries are pending, say so every 10 s; past the retry policy's limit (plus a
+        minute), give up with an error."""
+        s, settings = self.status, self.settings
+        if s.settled_at is None or settings is None:
+            return
+        waited = time.monotonic() - s.settled_at
+        limit = settings.notify.retry.max_elapsed_s + settings.notify.retry.attempt_timeout_s + 60
+        pending = s.pending_deliveries()
+        if pending and waited > limit:
+            raise DemoError(f"{pending} deliveries still pending after {waited:.0f}s")
+        if pending and time.monotonic() - self.waiting_shown >= 10.0:
+            self.waiting_shown = time.monotonic()
+            attempts = int(s.m(Tally.NOTIFY_ATTEMPTS))
+            self.log(
+                f"waiting for {pending} pending deliveries ({attempts} attempts so far; "
+                f"gives up in {limit - waited:.0f}s at most)"
+            )
 
     def out_status(self) -> None:
         now = time.monotonic()
@@ -266,7 +328,7 @@ class Demo:
         dead = int(s.m(Metric.DEAD_LETTERS))
         line = (
             f"replayed {s.sent:,}{total} | scored {scored:,} | indexed {s.indexed:,} "
-            f"| dead letters {dead:,} | alerts {len(s.alerts)}"
+            f"| dead letters {dead:,} | incidents {len(s.outcome.incidents)}"
         )
         if self.live:
             sys.stderr.write("\r\x1b[K" + line)

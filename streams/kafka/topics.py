@@ -20,9 +20,20 @@ class Topics:
         return f"{self.prefix}.mentions.scored"
 
     @property
-    def alerts(self) -> str:
-        """Spike alerts, keyed by brand."""
-        return f"{self.prefix}.alerts"
+    def flares(self) -> str:
+        """The detector's :class:`~streams.contracts.incidents.FlareSignal` records, keyed by brand."""
+        return f"{self.prefix}.flares"
+
+    @property
+    def incident_commands(self) -> str:
+        """:class:`~streams.contracts.incidents.IncidentCommand` records (acknowledge), keyed by brand."""
+        return f"{self.prefix}.incident-commands"
+
+    @property
+    def incidents(self) -> str:
+        """:class:`~streams.contracts.incidents.IncidentEvent` records (every incident version, for
+        the notifiers), keyed by incident id."""
+        return f"{self.prefix}.incidents"
 
     @property
     def dead_letters(self) -> str:
@@ -30,4 +41,4 @@ class Topics:
         return f"{self.prefix}.deadletters"
 
     def all(self) -> list[str]:
-        return [self.raw, self.scored, self.alerts, self.dead_letters]
+        return [self.raw, self.scored, self.flares, self.incident_commands, self.incidents, self.dead_letters]

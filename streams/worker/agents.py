@@ -21,10 +21,8 @@ from streams.contracts.codec import encode
 from streams.contracts.records import Stage
 from streams.kafka.dead_letters import DlqGuard, DlqLimit, TooManyInvalid
 from streams.kafka.topics import Topics
-from streams.search.documents import alert_summary
 from streams.worker.messages import Failed, Incoming, error_reason, failed
-from streams.worker.metrics import Counters, Metric, Timing
-from streams.worker.steps.alerts import AlertsOutput, AlertsStep
+from streams.worker.metrics import Counters, Metric, Tally, Timing
 from streams.worker.steps.detect import DetectOutput, DetectStep
 from streams.worker.steps.index import IndexOutput, IndexStep
 from streams.worker.steps.isolate import each_alone
@@ -144,6 +142,7 @@ class ScoreAgent(Agent[ScoreOutput]):
         c.add(Metric.COMPLAINTS, sum(1 for s in out.scored if s.scores.complaint))
         negative = [s for s in out.scored if s.scores.sentiment == "negative" and not s.mention.from_brand]
         c.add(Metric.NEGATIVE, len(negative))
+        c.add(Metric.CUSTOMER, sum(1 for s in out.scored if not s.mention.from_brand))
         c.add(Metric.SCORE_SECONDS, out.seconds)
         c.observe(Timing.SCORE_BATCH, [out.seconds])
         log.info(
@@ -195,24 +194,22 @@ class DetectAgent(Agent[DetectOutput]):
         return self.step.run(batch)
 
     async def emit(self, out: DetectOutput, seconds: float) -> None:
-        alerts = [(a.brand.encode(), encode(a)) for a in out.alerts]
-        await self.context.outbox.publish(self.context.topics.alerts, alerts)
-        self.context.counters.add(Metric.DETECTOR_EVENTS, out.observed)
-        self.context.counters.add(Metric.ALERTS_FIRED, len(out.alerts))
-
-
-class AlertsAgent(Agent[AlertsOutput]):
-    stage = Stage.ALERTS
-
-    def __init__(self, context: Context, step: AlertsStep) -> None:
-        super().__init__(context)
-        self.step = step
-
-    async def run(self, batch: Sequence[Incoming]) -> AlertsOutput:
-        return await self.step.run(batch)
-
-    async def emit(self, out: AlertsOutput, seconds: float) -> None:
-        self.context.counters.add(Metric.ALERTS, len(out.indexed))
-        self.context.counters.add(Metric.INDEX_REJECTED, out.rejected)
-        for alert in out.indexed:
-            log.warning("ALERT %s", alert_summary(alert))
+        signals = [(s.brand.encode(), encode(s)) for s in out.signals]
+        await self.context.outbox.publish(self.context.topics.flares, signals)
+        c = self.context.counters
+        c.add(Metric.DETECTOR_EVENTS, out.counted)
+        c.add(Metric.DETECTOR_LATE, out.late)
+        c.add(Metric.DETECTOR_REDELIVERIES, out.redelivered)
+        for signal in out.signals:
+            c.tally(Tally.FLARE_SIGNALS, signal.kind.value)
+            log.info(
+                "flare %s %s/%s severity=%s observed=%s expected=%s",
+                signal.kind.value,
+                signal.brand,
+                signal.category or "all",
+                signal.severity,
+                signal.observed,
+                signal.expected,
+            )
+        for error in out.errors:
+            log.error("detector: %s", error)

@@ -1,8 +1,17 @@
 """The Faust application: thin agents around the pure steps.
 
 raw mentions --score--> scored mentions --index--> Elasticsearch (mentions, threads)
-                                        --detect (per brand)--> alerts --alerts--> Elasticsearch
+                                        --detect (by brand)--> flare signals --+
+                          incident commands (flarewatch incidents ack) --------+--incidents (by brand)-->
+    Elasticsearch (incident versions) and incident events --notify-<name> (one per notifier)-->
+    webhook / Slack / PagerDuty / e-mail, a delivery record per version and notifier
 anything undecodable or rejected --> dead letters
+
+Tables (in-memory, restored from their changelog topics on start and rebalance):
+``detector-buckets`` (brand|bucket -> counts), ``detector-series`` (brand|category -> detector
+state), ``detector-progress`` (partition -> last offset and watermark; partition|brands) and
+``incidents`` (brand -> the brand's open and recent incidents). A notifier that is slow or down
+holds up only its own agent.
 
 Every agent finishes a batch (delivery to Kafka or acknowledgement by Elasticsearch) before it
 asks for the next one, which is when Faust acknowledges the batch for commit (at least once).
@@ -20,23 +29,38 @@ import faust
 from elasticsearch import AsyncElasticsearch
 
 from streams.config.settings import Settings
+from streams.contracts.incidents import Delivery
 from streams.kafka.clients import faust_broker_url, faust_credentials
 from streams.kafka.dead_letters import DlqLimit
 from streams.kafka.topics import Topics
+from streams.notify.deliver import Deliverer, build_deliverers
+from streams.notify.store import SearchDeliveryStore
 from streams.search.client import async_client, layout
 from streams.search.indexer import Indexer
+from streams.search.layout import Layout
 from streams.search.sink import BulkWriter
 from streams.worker import pages
-from streams.worker.agents import AlertsAgent, Context, DetectAgent, IndexAgent, ScoreAgent
+from streams.worker.agents import Context, DetectAgent, IndexAgent, ScoreAgent
 from streams.worker.health import Health
 from streams.worker.messages import Incoming
-from streams.worker.metrics import Counters, Metric
-from streams.worker.steps.alerts import AlertsStep
-from streams.worker.steps.detect import DetectStep, detector_key, spike_rule
+from streams.worker.metrics import Counters, Metric, Tally
+from streams.worker.steps.detect import DetectRules, DetectStep, Series, detector_key
 from streams.worker.steps.index import IndexStep
 from streams.worker.steps.score import ScoreStep, TextScorer
 
 log = logging.getLogger("flarewatch.worker")
+BUCKETS, SERIES, PROGRESS, INCIDENTS = "detector-buckets", "detector-series", "detector-progress", "incidents"
+TABLES = (BUCKETS, SERIES, PROGRESS, INCIDENTS)
+
+
+def detect_rules(settings: Settings) -> DetectRules:
+    d = settings.detector
+    return DetectRules(
+        bucket_seconds=d.bucket_minutes * 60,
+        lateness_seconds=d.allowed_lateness_minutes * 60,
+        reach_weighting=d.reach_weighting,
+        measure=d.measure,
+    )
 
 
 class Pipeline:
@@ -47,7 +71,6 @@ class Pipeline:
         self.health = Health(settings, self.counters, models={"score"})
         self.fatal: BaseException | None = None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
-        self.rule = spike_rule(settings.detector)
         self._search: AsyncElasticsearch | None = None
         k, w = settings.kafka, settings.worker
         self.app = faust.App(
@@ -73,14 +96,21 @@ class Pipeline:
         names = Topics(k.topic_prefix)
         self.topics = {name: self._topic(name) for name in names.all()}
         self.raw, self.scored = self.topics[names.raw], self.topics[names.scored]
-        self.alerts, self.dead_letters = self.topics[names.alerts], self.topics[names.dead_letters]
+        self.dead_letters = self.topics[names.dead_letters]
         limit = DlqLimit(w.dlq_max_invalid_ratio, w.dlq_window, w.dlq_min_messages, w.dlq_max_consecutive)
         self.context = Context(self, names, self.counters, limit, self._stop_worker)
-        self.spikes = self.app.Table("spike-windows", default=dict, partitions=k.partitions)
+        self.tables = {name: self._table(name) for name in TABLES}
         self.app.agent(self.raw, name="score")(self.health.watch("score", self.score))
         self.app.agent(self.scored, name="index")(self.health.watch("index", self.index))
         self.app.agent(self.scored, name="detect")(self.health.watch("detect", self.detect))
-        self.app.agent(self.alerts, name="alerts")(self.health.watch("alerts", self.index_alerts))
+        signals = self.app.topic(
+            names.flares, names.incident_commands, key_serializer="raw", value_serializer="raw"
+        )
+        self.app.agent(signals, name="incidents")(self.health.watch("incidents", self.incidents))
+        for deliverer in self._deliverers():  # reads the notifiers' secrets now: fails at start
+            agent = f"notify-{deliverer.notifier.name}"
+            loop = self._notify_loop(agent, deliverer)
+            self.app.agent(self.topics[names.incidents], name=agent)(self.health.watch(agent, loop))
         pages.register(self.app, self.health, self.counters, lambda: self.fatal)
         self.health.attach(self.app, lambda: self.search.ping(), self._stop_worker)
         self.app.on_before_shutdown.connect(self._close)
@@ -92,6 +122,9 @@ class Pipeline:
             value_serializer="raw",
             partitions=self.settings.kafka.partitions,
         )
+
+    def _table(self, name: str) -> Any:
+        return self.app.Table(name, default=None, partitions=self.settings.kafka.partitions)
 
     @property
     def search(self) -> AsyncElasticsearch:
@@ -121,19 +154,42 @@ class Pipeline:
             self.health.progress("index", len(events))
 
     async def detect(self, stream: Any) -> None:
-        """Customers' negative mentions, repartitioned by brand: one brand's spike windows live
-        in one partition of the table."""
-        agent = DetectAgent(self.context, DetectStep(self.rule, self.spikes))
+        """Customers' mentions, repartitioned by brand: one brand's buckets and detectors live in
+        one partition of the tables. One event at a time: a table write goes to the changelog
+        partition of the event being processed."""
+        t = self.tables
+        step = DetectStep(
+            detect_rules(self.settings), self._series_factory(), t[BUCKETS], t[PROGRESS], t[SERIES]
+        )
+        agent = DetectAgent(self.context, step)
         by_brand = stream.filter(_detected).group_by(_brand_key, name="brand")
         async for event in by_brand.events():
             await agent([Incoming.of(event)])
             self.health.progress("detect", 1)
 
-    async def index_alerts(self, stream: Any) -> None:
-        agent = AlertsAgent(self.context, AlertsStep(self._indexer()))
+    async def incidents(self, stream: Any) -> None:
+        """Flare signals and incident commands, both keyed by brand: one brand's incidents live in
+        one partition of the ``incidents`` table."""
+        from streams.worker.incident_agents import IncidentsAgent
+
+        agent = IncidentsAgent(self.context, self._incidents_step(), self._indexer())
         async for event in stream.events():
             await agent([Incoming.of(event)])
-            self.health.progress("alerts", 1)
+            self.health.progress("incidents", 1)
+
+    def _notify_loop(self, name: str, deliverer: Deliverer) -> Callable[[Any], Any]:
+        """One notifier's agent: incident events in, one delivery record per version out. It
+        waits out its notifier's retries, holding up no other agent."""
+
+        async def notify(stream: Any) -> None:
+            from streams.worker.incident_agents import NotifyAgent
+
+            agent = NotifyAgent(self.context, deliverer)
+            async for event in stream.events():
+                await agent([Incoming.of(event)])
+                self.health.progress(name, 1)
+
+        return notify
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -154,9 +210,41 @@ class Pipeline:
         if futures:
             await asyncio.gather(*futures)
 
+    def _series_factory(self) -> Callable[[dict[str, Any] | None], Series]:
+        from models.detection import SeriesDetector
+
+        config = self.settings.detector.config()
+        return lambda state: SeriesDetector(config, state)
+
+    def _incidents_step(self) -> Any:
+        from streams.search.incidents import Enricher
+        from streams.worker.steps.incidents import IncidentsStep
+
+        return IncidentsStep(
+            self.tables[INCIDENTS], Enricher(self.search, self.search_layout()), self.settings
+        )
+
+    def _deliverers(self) -> list[Deliverer]:
+        c = self.counters
+        return build_deliverers(
+            self.settings.notify,
+            _DeliveryRecords(self),
+            on_attempt=self._attempted,
+            on_delivery=lambda d: c.tally(Tally.DELIVERIES, d.notifier, d.status),
+        )
+
+    def _attempted(self, notifier: str, outcome: str) -> None:
+        """Counted; and an attempt is progress: a notifier agent waiting out a receiver that is
+        down (retrying for up to the policy's limit) is not stalled."""
+        self.counters.tally(Tally.NOTIFY_ATTEMPTS, notifier, outcome)
+        self.health.progress(f"notify-{notifier}", 0)
+
+    def search_layout(self) -> Layout:
+        return layout(self.settings.elasticsearch)
+
     def _indexer(self) -> Indexer:
         writer = BulkWriter(self.search, on_retry=lambda: self.counters.add(Metric.INDEX_RETRIES))
-        return Indexer(self.search, layout(self.settings.elasticsearch), writer)
+        return Indexer(self.search, self.search_layout(), writer)
 
     async def _stop_worker(self, exc: BaseException) -> None:
         log.critical("%s", exc)
@@ -168,6 +256,23 @@ class Pipeline:
             await self._search.close()
             self._search = None
         self.executor.shutdown(wait=False)
+
+
+class _DeliveryRecords:
+    """The deliveries index, through the worker's search client (made when first used, in the
+    event loop)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def _store(self) -> SearchDeliveryStore:
+        return SearchDeliveryStore(self.pipeline.search, self.pipeline.search_layout().deliveries)
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        return await self._store().get(delivery_id)
+
+    async def put(self, delivery: Delivery) -> None:
+        await self._store().put(delivery)
 
 
 def _detected(value: bytes | None) -> bool:

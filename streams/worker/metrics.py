@@ -40,10 +40,28 @@ class Metric(StrEnum):
     INDEX_RETRIES = "flarewatch_index_retries_total"
     DEAD_LETTERS = "flarewatch_dead_letters_total"
     NEGATIVE = "flarewatch_negative_total"
+    CUSTOMER = "flarewatch_customer_mentions_total"
     DETECTOR_EVENTS = "flarewatch_detector_events_total"
-    ALERTS_FIRED = "flarewatch_alerts_fired_total"
-    ALERTS = "flarewatch_alerts_indexed_total"
+    DETECTOR_LATE = "flarewatch_detector_late_mentions_total"
+    DETECTOR_REDELIVERIES = "flarewatch_detector_redeliveries_total"
     SCORE_SECONDS = "flarewatch_score_seconds_total"
+
+
+class Tally(StrEnum):
+    """Counters with labels (:data:`LABELS` names them)."""
+
+    FLARE_SIGNALS = "flarewatch_flare_signals_total"
+    INCIDENT_EVENTS = "flarewatch_incident_events_total"
+    NOTIFY_ATTEMPTS = "flarewatch_notify_attempts_total"
+    DELIVERIES = "flarewatch_deliveries_total"
+
+
+LABELS: dict[Tally, tuple[str, ...]] = {
+    Tally.FLARE_SIGNALS: ("kind",),
+    Tally.INCIDENT_EVENTS: ("type",),
+    Tally.NOTIFY_ATTEMPTS: ("notifier", "outcome"),
+    Tally.DELIVERIES: ("notifier", "status"),
+}
 
 
 class Timing(StrEnum):
@@ -78,10 +96,15 @@ HELP: dict[str, str] = {
     Metric.INDEX_REJECTED: "Documents Elasticsearch rejected for good (sent to dead letters).",
     Metric.INDEX_RETRIES: "Bulk requests retried after 429, 5xx or an unavailable server.",
     Metric.DEAD_LETTERS: "Records written to the dead-letter topic.",
-    Metric.NEGATIVE: "Mentions scored negative (the detector's input).",
-    Metric.DETECTOR_EVENTS: "Negative mentions the spike detector has processed.",
-    Metric.ALERTS_FIRED: "Spike alerts fired by the detector.",
-    Metric.ALERTS: "Spike alerts indexed.",
+    Metric.NEGATIVE: "Customers' mentions scored negative.",
+    Metric.CUSTOMER: "Customers' mentions scored or returned unscored (the detector's input).",
+    Metric.DETECTOR_EVENTS: "Customers' mentions the detector counted into their bucket.",
+    Metric.DETECTOR_LATE: "Mentions that came after their bucket had closed (not counted).",
+    Metric.DETECTOR_REDELIVERIES: "Mentions the detector had already counted (redelivered, skipped).",
+    Tally.FLARE_SIGNALS: "Flare signals the detector published, by kind (started, escalated, grown, ended).",
+    Tally.INCIDENT_EVENTS: "Incident versions published, by event type.",
+    Tally.NOTIFY_ATTEMPTS: "Attempts to deliver an incident version, by notifier and outcome.",
+    Tally.DELIVERIES: "Incident versions finished per notifier, by status (delivered, failed, muted).",
     Metric.SCORE_SECONDS: "Seconds spent in the scorer.",
     Timing.SCORE_BATCH: "Seconds the scorer took per batch.",
     Timing.INDEX_BULK: "Seconds per index batch: bulk writes of mentions and threads, retries included.",
@@ -118,6 +141,7 @@ class Counters:
         self.registry = CollectorRegistry()
         r = self.registry
         self._counters = {m: PromCounter(m.value, HELP[m], registry=r) for m in Metric}
+        self._tallies = {t: PromCounter(t.value, HELP[t], LABELS[t], registry=r) for t in Tally}
         self._timings = {t: PromHistogram(t.value, HELP[t], buckets=BUCKETS[t], registry=r) for t in Timing}
         self._lag = PromGauge(
             Watch.CONSUMER_LAG, HELP[Watch.CONSUMER_LAG], ("topic", "partition"), registry=r
@@ -136,6 +160,19 @@ class Counters:
 
     def add(self, metric: Metric, amount: float = 1) -> None:
         self._counters[metric].inc(amount)
+
+    def tally(self, tally: Tally, *labels: str, amount: float = 1) -> None:
+        """Count ``amount`` under ``labels``, given in the order :data:`LABELS` names them."""
+        self._tallies[tally].labels(*labels).inc(amount)
+
+    def tallies(self, tally: Tally) -> dict[tuple[str, ...], float]:
+        """A labelled counter's values by label values (only those counted at least once)."""
+        return {
+            tuple(s.labels[name] for name in LABELS[tally]): s.value
+            for family in self._tallies[tally].collect()
+            for s in family.samples
+            if s.name == tally.value
+        }
 
     def observe(self, timing: Timing, seconds: Iterable[float]) -> None:
         histogram = self._timings[timing]

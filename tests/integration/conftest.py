@@ -74,7 +74,6 @@ def settings(servers: Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             {"name": "zakupowo", "terms": ["zakupowo"]},
             {"name": "kosarka", "terms": ["kosarka"]},
         ],
-        detector={"window_minutes": 60, "min_history": 6},
     )
 
 

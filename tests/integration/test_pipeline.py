@@ -124,26 +124,58 @@ def test_valid_mentions_searchable_exactly_once_and_invalid_ones_dead_lettered(
     check_threads(harness, mentions)
 
 
-def test_demo_once_replays_the_sample_and_fires_the_flare_up_alert(tmp_path: Path) -> None:
+def test_demo_once_opens_one_incident_for_the_sample_flare_up_and_pages_a_webhook_once(
+    tmp_path: Path,
+) -> None:
+    """``flarewatch --config FILE demo --once`` with the bundled brands and a webhook notifier:
+    the BLIK outage is one payment incident, and each of its versions reaches the receiver once,
+    signed so that ``standardwebhooks`` verifies it."""
+    import os
     import subprocess
     import sys
 
-    result = subprocess.run(
-        [sys.executable, "-m", "streams", "demo", "--once", "--data-dir", str(tmp_path / "demo")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=tmp_path,
-    )
+    import yaml
+    from standardwebhooks import Webhook
+
+    from streams.devstack.demo import DEMO_CONFIG
+    from tests.notify_servers import WEBHOOK_SECRET, WebhookReceiver
+
+    with WebhookReceiver() as hook:
+        config = yaml.safe_load(DEMO_CONFIG.read_text())
+        config["notifiers"] = [
+            {"name": "oncall", "type": "webhook", "url": hook.url, "secret_env": "ONCALL_WEBHOOK_SECRET"}
+        ]
+        path = tmp_path / "flarewatch.yaml"
+        path.write_text(yaml.safe_dump(config))
+        demo = ["demo", "--once", "--data-dir", str(tmp_path / "demo")]
+        result = subprocess.run(
+            [sys.executable, "-m", "streams", "--config", str(path), *demo],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=tmp_path,
+            env={**os.environ, "ONCALL_WEBHOOK_SECRET": WEBHOOK_SECRET},
+        )
+        received = hook.received
+        delivered = hook.delivered_ids()
     assert result.returncode == 0, result.stderr[-3000:]
     summary = result.stdout
-    assert "*** ALERT zakupowo: complaint spike" in summary
+    assert "*** INCIDENT zakupowo:payment:" in summary
     assert "dead-lettered        6" in summary
     lines = {row.split()[0]: row for row in summary.splitlines() if row.startswith("  ")}
     from streams.collectors.files import count_lines
 
     assert int(lines["indexed"].split()[1].replace(",", "")) == count_lines(SAMPLE) - 6
-    assert int(lines["alerts"].split()[1]) >= 1
+    assert int(lines["incidents"].split()[1]) == 1  # the BLIK outage: one problem, one incident
+
+    verifier = Webhook(WEBHOOK_SECRET)
+    payloads = [verifier.verify(r.body, r.headers) for r in received]  # raises on a bad signature
+    assert {(p["data"]["brand"], p["data"]["category"]) for p in payloads} == {("zakupowo", "payment")}
+    assert len({p["data"]["id"] for p in payloads}) == 1
+    assert sorted(delivered) == sorted(set(delivered)), "a version delivered twice"
+    types = [p["type"] for p in payloads]
+    assert types[0] == "incident.triggered" and types.count("incident.triggered") == 1
+    assert f"oncall (webhook)  {payloads[0]['data']['id']}:v1  delivered" in summary
 
 
 def test_worker_serves_metrics_and_health(harness: Harness) -> None:

@@ -78,9 +78,9 @@ def test_positions_parse_or_fail_clearly() -> None:
 def test_replay_sends_originals_with_keys_and_refuses_what_it_cannot_rebuild() -> None:
     big = letter(7, value=b"x" * (MAX_KEPT_BYTES + 1))
     damaged = letter(8).model_copy(update={"value_b64": "not base64!"})
-    alert = letter(9, topic=TOPICS.alerts)
+    flare = letter(9, topic=TOPICS.flares)
     stranger = letter(10, topic="elsewhere.raw")
-    plan = plan_replay([*LETTERS, big, damaged, alert, stranger], TOPICS)
+    plan = plan_replay([*LETTERS, big, damaged, flare, stranger], TOPICS)
     assert [(s.topic, s.key, s.value) for s in plan.sends] == [
         (TOPICS.raw, b"zakupowo:x:1", b"{not json"),
         (TOPICS.raw, b"zakupowo:x:1", b"{not json"),
@@ -91,12 +91,12 @@ def test_replay_sends_originals_with_keys_and_refuses_what_it_cannot_rebuild() -
     assert "not valid base64" in refused[8]
     assert offsets(plan.other_topics) == [2, 9, 10]
 
-    wider = plan_replay([*LETTERS, alert, stranger, letter(11, topic=TOPICS.dead_letters)], TOPICS, True)
+    wider = plan_replay([*LETTERS, flare, stranger, letter(11, topic=TOPICS.dead_letters)], TOPICS, True)
     assert sorted((s.letter.offset, s.topic) for s in wider.sends) == [
         (1, TOPICS.raw),
         (2, TOPICS.scored),
         (3, TOPICS.raw),
-        (9, TOPICS.alerts),
+        (9, TOPICS.flares),
     ]
     assert offsets(wider.other_topics) == [10, 11]
 

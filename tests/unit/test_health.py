@@ -102,15 +102,15 @@ def test_the_worker_exits_only_after_failing_for_the_whole_grace_period() -> Non
 
 
 def test_an_agent_that_regroups_reads_its_repartition_topic() -> None:
-    assigned = ["fw.scored", "detect-fw.scored-brand-repartition", "fw-spike-windows-changelog"]
+    assigned = ["fw.scored", "detect-fw.scored-brand-repartition", "fw-detector-buckets-changelog"]
     assert stall.inputs("detect", ["fw.scored"], assigned) == {"detect-fw.scored-brand-repartition"}
     assert stall.inputs("index", ["fw.scored"], assigned) == {"fw.scored"}
 
 
 def test_agent_lag_sums_its_known_partitions() -> None:
     lags = {("raw", 0): 3, ("raw", 1): 4, ("scored", 0): 0}
-    inputs = {"score": frozenset({"raw"}), "index": frozenset({"scored"}), "alerts": frozenset({"alerts"})}
-    assert stall.agent_lags(inputs, lags) == {"score": 7, "index": 0, "alerts": None}
+    inputs = {"score": frozenset({"raw"}), "index": frozenset({"scored"}), "incidents": frozenset({"flares"})}
+    assert stall.agent_lags(inputs, lags) == {"score": 7, "index": 0, "incidents": None}
 
 
 # -- the hooks and the pages' answers (no broker needed) ---------------------------------------

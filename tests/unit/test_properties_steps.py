@@ -6,26 +6,27 @@ import asyncio
 import base64
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.spikes import BrandSpikes, SpikeRule
 from streams.contracts.codec import decode, encode
+from streams.contracts.incidents import FlareSignal
 from streams.contracts.limits import MAX_DEAD_LETTER_BYTES, MAX_KEPT_BYTES
-from streams.contracts.records import Alert, DeadLetter, RawMention, ScoredMention
+from streams.contracts.records import DeadLetter, RawMention, ScoredMention
 from streams.worker.messages import Incoming
-from streams.worker.steps.alerts import AlertsStep
-from streams.worker.steps.detect import DetectStep, detector_key
+from streams.worker.steps.detect import DetectRules, DetectStep, detector_key
+from streams.worker.steps.detector_state import BucketCounts
 from streams.worker.steps.index import IndexStep
 from streams.worker.steps.score import ScoreStep
+from tests.fakes.detection import Calls, FakeSeries
 from tests.fakes.scoring import FixedScorer
 from tests.fakes.search import FakeSearch, indexer
 from tests.strategies import (
     BRANDS,
     TOPICS,
-    alert_payloads,
     batches,
     counted,
     raw_messages,
@@ -33,8 +34,8 @@ from tests.strategies import (
     scored_payloads,
 )
 
-TOUCHY = SpikeRule(window_seconds=3600, baseline_windows=3, min_history=1, z=1.0, min_count=1, min_ratio=1.0)
-"""A detector that alerts easily, so generated batches fire alerts too."""
+RULES = DetectRules(bucket_seconds=600, lateness_seconds=1200, measure="negative", catch_up_seconds=6 * 3600)
+"""Mentions dated decades apart: only six hours of buckets fed one by one."""
 
 
 def assert_keeps_the_original(letter: DeadLetter, message: Incoming) -> None:
@@ -81,26 +82,26 @@ def test_score_step_turns_every_message_into_a_scored_mention_or_a_dead_letter(b
 
 
 def detector_input(message: Incoming) -> ScoredMention | None:
-    """The scored mention in ``message`` when the detector counts it (a customer's negative one)."""
+    """The scored mention in ``message`` when the detector takes it (a customer's)."""
     scored = decode(ScoredMention, message.value)
-    if (
-        isinstance(scored, ScoredMention)
-        and scored.scores.sentiment == "negative"
-        and not scored.mention.from_brand
-    ):
-        return scored
-    return None
+    return scored if isinstance(scored, ScoredMention) and not scored.mention.from_brand else None
 
 
 @settings(max_examples=400)
 @given(batches(scored_payloads, TOPICS.scored, max_size=20))
 @counted
-def test_detect_step_counts_every_customer_complaint_or_dead_letters_it(batch: list[Incoming]) -> None:
-    state: dict[str, dict[str, object]] = {}
-    out = DetectStep(TOUCHY, state).run(batch)
+def test_detect_step_counts_every_customer_mention_once_or_dead_letters_it(batch: list[Incoming]) -> None:
+    buckets: dict[str, Any] = {}
+    progress: dict[str, Any] = {}
+    series: dict[str, Any] = {}
+    step = DetectStep(RULES, lambda s: FakeSeries(s, Calls(), threshold=1), buckets, progress, series)
+    out = step.run(batch)
+    again = step.run(batch)  # redelivered: nothing counted twice
     inputs = {m.offset: detector_input(m) for m in batch}
+    customers = sum(s is not None for s in inputs.values())
     assert len(out.valid) == len(batch)
-    assert out.observed + len(out.dead) == sum(s is not None for s in inputs.values())
+    assert out.counted + out.late + len(out.dead) == customers
+    assert again.redelivered == out.counted + out.late and again.counted == 0
     for message, letter in out.dead:
         assert inputs[message.offset] is not None
         assert letter.stage == "detect"
@@ -111,12 +112,16 @@ def test_detect_step_counts_every_customer_complaint_or_dead_letters_it(batch: l
         if scored is not None:
             assert detector_key(message.value) == scored.mention.brand.encode()
     brands = {s.mention.brand for s in inputs.values() if s is not None}
-    for alert in out.alerts:
-        assert alert.brand in brands
-        assert decode(Alert, encode(alert)) == alert
-    assert set(state) <= brands
-    for brand, spikes in json.loads(json.dumps(state)).items():
-        assert BrandSpikes.from_json(TOUCHY, spikes).to_json() == state[brand]
+    for signal in out.signals:
+        assert signal.brand in brands
+        assert decode(FlareSignal, encode(signal)) == signal
+    assert out.errors == []
+    open_counts = [BucketCounts.from_json(b) for b in buckets.values()]
+    fed = sum(int(r["detector"]["last"] is not None) for r in series.values())
+    assert sum(c.mentions for c in open_counts) <= out.counted and fed <= len(series)
+    assert {k.split("|")[0] for k in buckets} <= brands
+    for table in (buckets, progress, series):
+        assert json.loads(json.dumps(table)) == table
 
 
 @pytest.fixture(scope="module")
@@ -170,25 +175,3 @@ def test_index_step_indexes_every_message_or_dead_letters_it(
                 assert record.mention.mention_id in search.reject.keys() | search.fail
         if letter is not None:
             assert_keeps_the_original(letter, message)
-
-
-@settings(max_examples=300)
-@given(batches(alert_payloads, TOPICS.alerts, max_size=8), st.data())
-@counted
-def test_alerts_step_indexes_every_message_or_dead_letters_it(
-    loop: asyncio.AbstractEventLoop, batch: list[Incoming], data: st.DataObject
-) -> None:
-    decoded = {m.offset: decode(Alert, m.value) for m in batch}
-    search = faulty_search(data, {a.alert_id for a in decoded.values() if isinstance(a, Alert)})
-    out = loop.run_until_complete(AlertsStep(indexer(search)).run(batch))
-    dead = {message.offset: letter for message, letter in out.dead}
-    assert len(out.indexed) + len(out.dead) == len(batch)
-    assert {a.alert_id for a in out.indexed} <= search.ids("flarewatch-alerts")
-    for message, valid in zip(batch, out.valid, strict=True):
-        alert = decoded[message.offset]
-        letter = dead.get(message.offset)
-        assert valid == (letter is None) == (alert in out.indexed)
-        if letter is not None:
-            assert_keeps_the_original(letter, message)
-            assert letter.stage == "alerts"
-            assert not isinstance(alert, Alert) or alert.alert_id in search.reject.keys() | search.fail

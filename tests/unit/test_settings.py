@@ -68,3 +68,40 @@ def test_scoring_settings_reach_the_scorer_config(monkeypatch: pytest.MonkeyPatc
     encoder = scorer_config(s).encoder
     assert (encoder.threads, encoder.lanes, encoder.max_length, encoder.max_batch) == (3, False, 96, 32)
     assert scorer_config(load_settings()).encoder.lanes is True
+
+
+def test_incidents_and_notify_sections_come_from_the_same_yaml(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "flarewatch.yaml"
+    config.write_text(
+        "incidents:\n"
+        "  reopen_within_minutes: 30\n"
+        "  silences:\n"
+        "    - {brand: zakupowo, category: delivery, until: '2026-11-20T18:00:00Z'}\n"
+        "notify:\n"
+        "  notifiers:\n"
+        "    - {name: oncall, type: webhook, url: 'http://127.0.0.1:9/hook', secret_env: HOOK_SECRET}\n"
+        "  routes:\n"
+        "    - {notifiers: [oncall], min_severity: warning}\n"
+    )
+    s = load_settings(config)
+    (silence,) = s.incidents.silences
+    assert (silence.brand, silence.category, silence.until.hour) == ("zakupowo", "delivery", 18)
+    assert s.incidents.reopen_within.total_seconds() == 1800 and s.incidents.growth_factor == 2.0
+    assert s.incidents.active_silences(silence.until) == ()
+    assert s.incidents.lifecycle().reopen_within.total_seconds() == 1800
+    (rule,) = s.incidents.silence_rules()
+    assert (rule.brand, rule.category, rule.until) == ("zakupowo", "delivery", silence.until)
+    assert [n.name for n in s.notify.notifiers] == ["oncall"] and s.notify.routes[0].min_severity == "warning"
+
+
+def test_a_silence_needs_a_timezone_and_secrets_stay_out_of_the_yaml(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SettingsError, match=r"incidents.silences.0.until"):
+        load_settings(None, incidents={"silences": [{"brand": "a", "until": "2026-11-20T18:00:00"}]})
+    with pytest.raises(SettingsError, match="secrets do not belong in the configuration"):
+        load_settings(None, notify={"notifiers": [{"name": "a", "type": "webhook", "secret": "whsec_x"}]})

@@ -8,17 +8,18 @@ from typing import Any
 
 import pytest
 
-from models.spikes import SpikeRule
+from streams.contracts.incidents import FlareSignal
 from streams.contracts.records import DeadLetter, ScoredMention
 from streams.kafka.dead_letters import DlqLimit, TooManyInvalid
 from streams.kafka.topics import Topics
 from streams.worker.agents import Context, DetectAgent, IndexAgent, ScoreAgent
 from streams.worker.messages import Incoming
-from streams.worker.metrics import Counters, Metric
-from streams.worker.steps.detect import DetectStep
+from streams.worker.metrics import Counters, Metric, Tally
+from streams.worker.steps.detect import DetectRules, DetectStep
 from streams.worker.steps.index import IndexStep
 from streams.worker.steps.score import ScoreStep
 from tests.factories import mention, scored
+from tests.fakes.detection import Calls, FakeSeries
 from tests.fakes.messages import DEEP, batch
 from tests.fakes.producer import BrokerDown, ListProducer
 from tests.fakes.scoring import FixedScorer
@@ -134,15 +135,21 @@ def test_the_index_agent_counts_what_was_acknowledged_and_dead_letters_rejection
     ]
 
 
-def test_the_detect_agent_publishes_alerts_keyed_by_brand() -> None:
+def test_the_detect_agent_publishes_flare_signals_keyed_by_brand_and_counts() -> None:
     h = Harness()
-    rule = SpikeRule(
-        window_seconds=3600, baseline_windows=3, min_history=2, z=1.0, min_count=3, min_ratio=1.0
-    )
-    agent = DetectAgent(h.context, DetectStep(rule, {}))
-    hours = [0, 1, 2, 2.1, 2.2]
-    messages = [scored(mention(n, minutes=60 * t)) for n, t in enumerate(hours)]
-    for message in batch(*messages, topic=TOPICS.scored):
+    calls = Calls()
+    step = DetectStep(DetectRules(lateness_seconds=0), lambda s: FakeSeries(s, calls), {}, {}, {})
+    agent = DetectAgent(h.context, step)
+    minutes = [0] + [5] * 6 + [10, 3]  # six complaints in the second bucket, then a late one
+    messages = batch(*[scored(mention(n, minutes=m)) for n, m in enumerate(minutes)], topic=TOPICS.scored)
+    for message in [*messages, messages[0]]:  # and the first one again
         asyncio.run(agent([message]))
-    assert h.producer.keys(TOPICS.alerts) == [b"zakupowo"]
-    assert (h.count(Metric.DETECTOR_EVENTS), h.count(Metric.ALERTS_FIRED)) == (5, 1)
+    sent = h.producer.records(TOPICS.flares, FlareSignal)
+    assert [(s.brand, s.category, s.kind, s.mentions) for s in sent] == [
+        ("zakupowo", None, "started", 6),
+        ("zakupowo", "payment", "started", 6),
+    ]
+    assert h.producer.keys(TOPICS.flares) == [b"zakupowo"] * 2
+    assert (h.count(Metric.DETECTOR_EVENTS), h.count(Metric.DETECTOR_LATE)) == (8, 1)
+    assert h.count(Metric.DETECTOR_REDELIVERIES) == 1
+    assert h.counters.tallies(Tally.FLARE_SIGNALS) == {("started",): 2}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.worker.metrics import BUCKETS, HELP, Counters, Metric, Timing, Watch
+from streams.worker.metrics import BUCKETS, HELP, LABELS, Counters, Metric, Tally, Timing, Watch
 
 
 def families(counters: Counters) -> dict[str, object]:
@@ -31,10 +31,10 @@ def test_every_declared_name_has_help_and_is_exported_with_its_name_unchanged() 
     assert values["flarewatch_mentions_received_total"] == 3
     assert values["flarewatch_score_seconds_total"] == 0.25
     assert all(values[m.value] == 0 for m in Metric if m not in (Metric.RECEIVED, Metric.SCORE_SECONDS))
-    assert set(HELP) == set(Metric) | set(Timing) | set(Watch)
+    assert set(HELP) == set(Metric) | set(Tally) | set(Timing) | set(Watch)
     body, content_type = counters.exposition()
     assert content_type.startswith("text/plain; version=")
-    for name in [*Metric, *Timing, Watch.HEALTHY, Watch.READY]:
+    for name in [*Metric, *Tally, *Timing, Watch.HEALTHY, Watch.READY]:
         assert f"# HELP {name.removesuffix('_total')}" in body.decode(), name
 
 
@@ -44,8 +44,22 @@ def test_snapshot_keeps_the_counter_api() -> None:
     counters.add(Metric.INDEXED)
     snapshot = counters.snapshot()
     assert snapshot[Metric.INDEXED.value] == 6
-    assert snapshot[Metric.ALERTS.value] == 0
+    assert snapshot[Metric.DETECTOR_LATE.value] == 0
     assert set(snapshot) == {m.value for m in Metric}
+
+
+def test_labelled_counters_count_per_label_and_are_exported() -> None:
+    counters = Counters()
+    counters.tally(Tally.NOTIFY_ATTEMPTS, "hook", "retry")
+    counters.tally(Tally.NOTIFY_ATTEMPTS, "hook", "retry", amount=2)
+    counters.tally(Tally.NOTIFY_ATTEMPTS, "hook", "ok")
+    counters.tally(Tally.DELIVERIES, "hook", "delivered")
+    assert counters.tallies(Tally.NOTIFY_ATTEMPTS) == {("hook", "retry"): 3, ("hook", "ok"): 1}
+    assert counters.tallies(Tally.FLARE_SIGNALS) == {}
+    values = samples(counters)
+    assert values[f'{Tally.NOTIFY_ATTEMPTS.value}{{notifier="hook",outcome="retry"}}'] == 3
+    assert values[f'{Tally.DELIVERIES.value}{{notifier="hook",status="delivered"}}'] == 1
+    assert set(LABELS) == set(Tally)
 
 
 def test_histograms_count_into_their_buckets() -> None:
@@ -99,8 +113,8 @@ def test_progress_crashes_and_state() -> None:
 
 def test_process_metrics_come_for_free_and_each_worker_has_its_own_registry() -> None:
     first, second = Counters(), Counters()
-    first.add(Metric.ALERTS)
-    assert second.snapshot()[Metric.ALERTS.value] == 0
+    first.add(Metric.DETECTOR_EVENTS)
+    assert second.snapshot()[Metric.DETECTOR_EVENTS.value] == 0
     names = families(second)
     assert "process_resident_memory_bytes" in names
     assert "python_info" in names

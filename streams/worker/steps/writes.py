@@ -1,4 +1,4 @@
-"""What the index and alerts steps write through.
+"""What the index step writes through.
 
 The writer is :class:`streams.search.indexer.Indexer` in the worker (over a real client) and in
 tests (over ``tests.fakes.search.FakeSearch``). Its methods return only once the search server has
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from streams.contracts.records import Alert, ScoredMention
+from streams.contracts.records import ScoredMention
 
 if TYPE_CHECKING:
     from streams.search.sink import Rejected
@@ -25,10 +25,6 @@ class SearchWriter(Protocol):
 
     async def threads(self, batch: Sequence[ScoredMention]) -> list[Rejected]:
         """Merge the mentions into their threads; rejected thread documents (``action.id``: key)."""
-        ...
-
-    async def alert(self, alert: Alert) -> list[Rejected]:
-        """Index one alert; rejected for good: a list of one."""
         ...
 
 
