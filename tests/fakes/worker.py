@@ -49,7 +49,13 @@ def read_delay(path: Path | None) -> float:
         return 0.0
 
 
-def start(config: Path, folder: Path, delay_file: Path | None = None, real_model: bool = False) -> Child:
+def start(
+    config: Path,
+    folder: Path,
+    delay_file: Path | None = None,
+    real_model: bool = False,
+    log_name: str = "worker.log",
+) -> Child:
     """Start this worker as a child (dies with its parent), logging to ``folder/logs/worker.log``
     like ``streams.devstack.demo.start_worker``."""
     argv = [sys.executable, "-m", "tests.fakes.worker", "--config", str(config)]
@@ -58,7 +64,7 @@ def start(config: Path, folder: Path, delay_file: Path | None = None, real_model
     if real_model:
         argv.append("--real-model")
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    return spawn("worker", argv, folder / "logs" / "worker.log", {**os.environ, "PYTHONPATH": path})
+    return spawn("worker", argv, folder / "logs" / log_name, {**os.environ, "PYTHONPATH": path})
 
 
 def main(argv: list[str] | None = None) -> int:

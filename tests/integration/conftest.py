@@ -92,6 +92,7 @@ class Harness:
     settings: Settings
     folder: Path
     workers: list[Child]
+    started: int = 0
 
     @property
     def topics(self) -> Topics:
@@ -106,9 +107,14 @@ class Harness:
 
     def start_fake_worker(self, delay_file: Path | None = None, real_model: bool = False) -> Child:
         """The real worker with the fixed scorer (tests/fakes/worker.py): tests the plumbing
-        without the model. ``delay_file`` holds extra seconds each scoring batch takes."""
-        config = write_config(self.settings, self.folder / "flarewatch.yaml")
-        child = start_fake(config, self.folder, delay_file, real_model)
+        without the model. ``delay_file`` holds extra seconds each scoring batch takes. Each
+        worker started has a config file and a log of its own (``flarewatch.yaml`` and
+        ``logs/worker.log``, then ``flarewatch-2.yaml`` and ``logs/worker-2.log``, ...)."""
+        n = self.started = self.started + 1
+        suffix = "" if n == 1 else f"-{n}"
+        config = write_config(self.settings, self.folder / f"flarewatch{suffix}.yaml")
+        log_name = f"worker{suffix}.log"
+        child = start_fake(config, self.folder, delay_file, real_model, log_name)
         self.workers.append(child)
         return child
 
