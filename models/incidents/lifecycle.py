@@ -29,9 +29,7 @@ from typing import Any, cast
 
 from models.incidents.entry import Entry, Tally, entry_from_json, entry_to_json
 from models.incidents.records import (
-    SEVERITIES,
     Change,
-    HistoryEntry,
     IncidentView,
     LifecycleConfig,
     Severity,
@@ -43,19 +41,7 @@ from models.incidents.records import (
 )
 from models.incidents.views import absorbed, bumped, incident_id, opened
 
-__all__ = [
-    "SEVERITIES",
-    "Book",
-    "Change",
-    "HistoryEntry",
-    "IncidentView",
-    "LifecycleConfig",
-    "Severity",
-    "Signal",
-    "SignalKind",
-    "Silence",
-    "State",
-]
+__all__ = ["Book"]
 
 STATE_VERSION = 1
 
