@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
+
 from streams.config.settings import Settings, load_settings
 
 
@@ -23,6 +25,17 @@ class AppContext:
                 return settings
             self._settings = settings
         return self._settings
+
+
+def settings_for(app: AppContext | None, data_dir: Path | None) -> Settings:
+    """The settings of the `flarewatch up`/`demo` running on ``data_dir`` (the config file it
+    wrote there), or the command's own when no folder is given."""
+    if data_dir is None:
+        return (app or AppContext()).settings()
+    config = data_dir / "flarewatch.yaml"
+    if not config.is_file():
+        raise click.ClickException(f"{config} not found: start `flarewatch up --data-dir {data_dir}` first")
+    return load_settings(config)
 
 
 def log(message: str) -> None:

@@ -11,9 +11,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from streams.cli.context import AppContext, log
+from streams.cli.context import AppContext, log, settings_for
 from streams.config.kafka import KafkaSettings
-from streams.config.settings import load_settings
 from streams.contracts.records import DeadLetter
 from streams.kafka.dead_letter_reader import (
     DeadLetterError,
@@ -200,12 +199,7 @@ def _selection(
 
 
 def _kafka(app: AppContext | None, data_dir: Path | None) -> KafkaSettings:
-    if data_dir is None:
-        return (app or AppContext()).settings().kafka
-    config = data_dir / "flarewatch.yaml"
-    if not config.is_file():
-        raise click.ClickException(f"{config} not found: start `flarewatch up --data-dir {data_dir}` first")
-    return load_settings(config).kafka
+    return settings_for(app, data_dir).kafka
 
 
 def _read(kafka: KafkaSettings, chosen: Selection, data_dir: Path | None) -> tuple[list[DeadLetter], int]:

@@ -11,10 +11,9 @@ import click
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from streams.cli.context import AppContext
+from streams.cli.context import AppContext, settings_for
 from streams.cli.search import connect
 from streams.config.kafka import KafkaSettings
-from streams.config.settings import Settings, load_settings
 from streams.contracts.codec import encode
 from streams.contracts.incidents import Incident, IncidentCommand, IncidentState
 from streams.contracts.records import utc_now
@@ -88,7 +87,7 @@ def show(app: AppContext, incident_id: str, as_json: bool, data_dir: Path | None
 def ack(app: AppContext, incident_id: str, by: str, timeout: float, data_dir: Path | None) -> None:
     """Acknowledge an open incident: sends the command to the worker and waits until the incident
     shows it. Exit 1 when the incident is unknown or resolved, or the worker did not apply it."""
-    settings = _settings(app, data_dir)
+    settings = settings_for(app, data_dir)
     names = layout(settings.elasticsearch)
     with sync_client(settings.elasticsearch) as client:
         incident = read_incident(client, names, incident_id)
@@ -135,15 +134,6 @@ def send_command(kafka: KafkaSettings, command: IncidentCommand, timeout_s: floa
         raise click.ClickException(f"sending the acknowledgement failed: {exc}") from exc
     finally:
         producer.close(timeout=timeout_s)
-
-
-def _settings(app: AppContext, data_dir: Path | None) -> Settings:
-    if data_dir is None:
-        return app.settings()
-    config = data_dir / "flarewatch.yaml"
-    if not config.is_file():
-        raise click.ClickException(f"{config} not found: start `flarewatch up --data-dir {data_dir}` first")
-    return load_settings(config)
 
 
 COLUMNS = ("id", "brand", "category", "severity", "state", "started", "updated", "peak/expected", "top terms")

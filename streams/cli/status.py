@@ -18,8 +18,8 @@ from typing import Any
 import click
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.cli.context import AppContext, log
-from streams.config.settings import Settings, load_settings
+from streams.cli.context import AppContext, log, settings_for
+from streams.config.settings import Settings
 from streams.config.worker import WorkerSettings
 from streams.contracts.records import DeadLetter
 from streams.kafka.dead_letter_reader import DeadLetterError, Selection, position, read_dead_letters
@@ -82,7 +82,7 @@ class Snapshot:
 def status(app: AppContext, data_dir: Path | None, last: int, interval: float, timeout: float) -> int:
     """Print the worker's health, lag per agent and partition, throughput and the newest dead
     letters. Exits 0 when the worker is healthy, 1 when it is unhealthy or not reachable."""
-    settings = _settings(app, data_dir)
+    settings = settings_for(app, data_dir)
     url = worker_url(settings.worker)
     try:
         first = snapshot(url, timeout)
@@ -96,15 +96,6 @@ def status(app: AppContext, data_dir: Path | None, last: int, interval: float, t
     if last:
         click.echo(_dead_letters(settings, last))
     return 0 if second.live.get("status") == "ok" else 1
-
-
-def _settings(app: AppContext, data_dir: Path | None) -> Settings:
-    if data_dir is None:
-        return app.settings()
-    config = data_dir / "flarewatch.yaml"
-    if not config.is_file():
-        raise click.ClickException(f"{config} not found: start `flarewatch up --data-dir {data_dir}` first")
-    return load_settings(config)
 
 
 def worker_url(worker: WorkerSettings) -> str:
