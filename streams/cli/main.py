@@ -29,6 +29,7 @@ COMMANDS = {
     "status": "streams.cli.status:status",
     "deadletters": "streams.cli.deadletters:deadletters",
     "detect": "streams.cli.detect:detect",
+    "rules": "streams.cli.rules:rules",
 }
 """Command name -> where it lives. Imported when used: most commands never load torch, and a
 command that fails at once (a taken port, a bad flag) should not wait seconds for it first."""
