@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from streams.config.brands import BrandSettings
+from streams.config.collectors import CollectorSettings
 from streams.config.detector import DetectorSettings
 from streams.config.incidents import IncidentSettings
 from streams.config.kafka import KafkaSettings
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     """Notifiers and routes; no notifiers: incidents are recorded, nobody is paged."""
+    collectors: CollectorSettings = Field(default_factory=CollectorSettings)
+    """Platform APIs, poll interval and noise handling for ``flarewatch collect``."""
     brands: tuple[BrandSettings, ...] = ()
     """Monitored brands. Empty: accept mentions of any brand (development)."""
 
