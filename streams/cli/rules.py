@@ -46,7 +46,8 @@ def test(ctx: click.Context, rule: str, file: IO[str]) -> None:
         raise click.UsageError("give a FILE of texts, or pipe them to stdin")
     number = 0
     try:
-        for number, line in enumerate(file, start=1):
+        for line in file:
+            number += 1
             text = read_text(line)
             if text is not None:
                 click.echo(json.dumps({"text": text, "match": compiled.matches(text)}, ensure_ascii=False))
@@ -54,7 +55,7 @@ def test(ctx: click.Context, rule: str, file: IO[str]) -> None:
         click.echo(f"flarewatch: error: line {number}: {exc}", err=True)
         ctx.exit(2)
     except UnicodeDecodeError:
-        click.echo(f"flarewatch: error: line {number + 1}: not UTF-8 text", err=True)
+        click.echo(f"flarewatch: error: after line {number}: not UTF-8 text", err=True)
         ctx.exit(2)
 
 

@@ -78,6 +78,6 @@ def test_installed_command_with_a_bad_rule() -> None:
 def test_a_file_that_is_not_utf8_names_the_line_and_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "texts.txt"
     path.write_bytes(b"orlen ok\n\xff\xfe broken\n")
-    code, lines, err = _run("orlen", str(path))
+    code, _, err = _run("orlen", str(path))
     assert code == 2
-    assert err.startswith("flarewatch: error: line ") and err.endswith("not UTF-8 text\n")
+    assert err.startswith("flarewatch: error: after line ") and err.endswith("not UTF-8 text\n")
