@@ -15,6 +15,11 @@ class Topics:
         return f"{self.prefix}.mentions.raw"
 
     @property
+    def removals(self) -> str:
+        """Mentions the platform no longer shows (deleted or hidden), keyed by mention id."""
+        return f"{self.prefix}.mentions.removed"
+
+    @property
     def scored(self) -> str:
         """Scored mentions, keyed like the raw ones."""
         return f"{self.prefix}.mentions.scored"
@@ -41,4 +46,12 @@ class Topics:
         return f"{self.prefix}.deadletters"
 
     def all(self) -> list[str]:
-        return [self.raw, self.scored, self.flares, self.incident_commands, self.incidents, self.dead_letters]
+        return [
+            self.raw,
+            self.removals,
+            self.scored,
+            self.flares,
+            self.incident_commands,
+            self.incidents,
+            self.dead_letters,
+        ]
