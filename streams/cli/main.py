@@ -11,9 +11,10 @@ import click
 from models.errors import ArtifactError, BackendConfigError, EncoderUnavailable
 from streams.cli.context import AppContext
 from streams.cli.stop_signals import Stopped
+from streams.config.secrets import SecretError
 from streams.config.settings import SettingsError
 
-EXPECTED_ERRORS = (SettingsError, EncoderUnavailable, ArtifactError, BackendConfigError, OSError)
+EXPECTED_ERRORS = (SettingsError, SecretError, EncoderUnavailable, ArtifactError, BackendConfigError, OSError)
 
 
 COMMANDS = {
@@ -30,6 +31,7 @@ COMMANDS = {
     "deadletters": "streams.cli.deadletters:deadletters",
     "detect": "streams.cli.detect:detect",
     "rules": "streams.cli.rules:rules",
+    "collect": "streams.cli.collect:collect",
 }
 """Command name -> where it lives. Imported when used: most commands never load torch, and a
 command that fails at once (a taken port, a bad flag) should not wait seconds for it first."""

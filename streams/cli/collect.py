@@ -1,0 +1,133 @@
+"""``flarewatch collect pages|search|feeds|webhooks``: bring mentions in from where customers
+write, for months: poll on a schedule, publish to the raw topic, checkpoint after the broker's
+acknowledgement. ``--once`` polls once and exits; ``--output FILE`` (``-``: stdout) writes the
+raw mention records as JSON Lines instead of publishing, for trying a source."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from streams.cli.context import AppContext, log
+from streams.cli.stop_signals import stop_between_steps
+from streams.config.settings import Settings
+
+FACTORIES = {
+    "pages": "streams.collectors.facebook.pages:page_sources",
+    "search": "streams.collectors.x:search_sources",
+    "feeds": "streams.collectors.feeds:feed_sources",
+}
+
+
+@click.group()
+def collect() -> None:
+    """Collect mentions: brand pages (Facebook, Messenger, Instagram), public search (X), feeds
+    (RSS/Atom), and the Facebook webhook endpoint."""
+
+
+def _options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--once", is_flag=True, help="Poll every source once, then exit."),
+        click.option(
+            "--output",
+            type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+            help="Write raw mentions as JSON Lines to FILE (- for stdout) instead of publishing; "
+            "checkpoints are neither read nor written.",
+        ),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Checkpoint folder (default: collectors.state_dir, else .flarewatch/collectors).",
+        ),
+        click.option(
+            "--metrics-port", type=int, help="Serve /metrics on this port (default: collectors.metrics_port)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _family(family: str, help_text: str) -> click.Command:
+    @click.pass_obj
+    def command(
+        app: AppContext, once: bool, output: Path | None, state_dir: Path | None, metrics_port: int | None
+    ) -> int:
+        settings = app.settings()
+        sources = _sources(family, settings)
+        if not sources:
+            raise click.ClickException(
+                f"no brand has a source for `collect {family}`: see the README's Collectors"
+            )
+        return _run(settings, sources, once, output, state_dir, metrics_port)
+
+    command.__doc__ = help_text
+    return click.command(family)(_options(command))
+
+
+collect.add_command(
+    _family(
+        "pages",
+        "Poll each brand's Facebook page (posts, visitor posts, comments, Messenger) and Instagram "
+        "comments through the Graph API.",
+    )
+)
+collect.add_command(_family("search", "Search X (API v2 recent search) for each brand with an `x:` section."))
+collect.add_command(_family("feeds", "Read the brands' RSS and Atom feeds with conditional GET."))
+
+
+def _sources(family: str, settings: Settings) -> Sequence[Any]:
+    import importlib
+
+    module, _, name = FACTORIES[family].partition(":")
+    factory = getattr(importlib.import_module(module), name)
+    return list(factory(settings))
+
+
+def _run(
+    settings: Settings,
+    sources: Sequence[Any],
+    once: bool,
+    output: Path | None,
+    state_dir: Path | None,
+    metrics_port: int | None,
+) -> int:
+    from prometheus_client import start_http_server
+
+    from streams.collectors.checkpoints import CheckpointStore
+    from streams.collectors.filters import MentionFilter
+    from streams.collectors.metrics import CollectorMetrics
+    from streams.collectors.publish import FilePublisher, KafkaPublisher, Publisher
+    from streams.collectors.runner import Collector
+
+    logging.basicConfig(level=logging.INFO, format="flarewatch: %(message)s")
+    c = settings.collectors
+    metrics = CollectorMetrics()
+    port = metrics_port if metrics_port is not None else c.metrics_port
+    if port is not None:
+        start_http_server(port, registry=metrics.registry)
+        log(f"metrics on http://0.0.0.0:{port}/metrics")
+    publisher: Publisher
+    if output is not None:
+        publisher = FilePublisher(output)
+    else:
+        from streams.kafka.admin import ensure_topics
+
+        ensure_topics(settings.kafka, log)
+        publisher = KafkaPublisher(settings.kafka)
+    store = CheckpointStore(state_dir or c.state_dir or Path(".flarewatch/collectors"))
+    with stop_between_steps() as stop:
+        collector = Collector(
+            publisher, store, MentionFilter(settings.brands), metrics, stop=stop, timeout_s=c.http_timeout_s
+        )
+        try:
+            code = collector.run(sources, once, c.poll_interval_s)
+        finally:
+            publisher.close()
+    if stop.is_set():
+        return stop.stopped().exit_code
+    return code
