@@ -24,7 +24,7 @@ from kafka.errors import KafkaError
 from streams.collectors.source import Removal
 from streams.config.kafka import KafkaSettings
 from streams.contracts.codec import encode
-from streams.contracts.records import RawMention
+from streams.contracts.records import MentionRemoval, RawMention
 from streams.kafka.clients import kafka_python_config
 from streams.kafka.topics import Topics
 
@@ -54,15 +54,15 @@ class Publisher(Protocol):
     def close(self) -> None: ...
 
 
-def removal_record(removal: Removal) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "mention_id": removal.mention_id,
-        "brand": removal.brand,
-        "removed_at": removal.removed_at.isoformat(),
-        "removed_by": removal.removed_by,
-        "hidden": removal.hidden,
-    }
+def removal_record(removal: Removal) -> MentionRemoval:
+    return MentionRemoval(
+        mention_id=removal.mention_id,
+        brand=removal.brand,
+        removed_at=removal.removed_at,
+        removed_by=removal.removed_by,
+        hidden=removal.hidden,
+        created_at=removal.created_at,
+    )
 
 
 class KafkaPublisher:
@@ -94,7 +94,7 @@ class KafkaPublisher:
             self._producer.send(
                 self._topics.removals,
                 key=r.mention_id.encode(),
-                value=json.dumps(removal_record(r)).encode(),
+                value=encode(removal_record(r)),
             )
             for r in removals
         ]

@@ -40,6 +40,8 @@ class Removal:
     """Who removed it, when the platform says."""
     hidden: bool = False
     """Hidden from the public (still there for the page) rather than deleted."""
+    created_at: datetime | None = None
+    """When the mention was written, when known (it says which monthly index holds it)."""
 
 
 @dataclass(frozen=True, slots=True)

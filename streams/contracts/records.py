@@ -135,6 +135,23 @@ class RawMention(Record):
         return self.thread_key.encode()
 
 
+class MentionRemoval(Record):
+    """A mention the platform no longer shows: deleted or hidden by the page or its author. It
+    becomes an event on the mention's document (which stays searchable): brands that delete
+    negative comments feed the anger, and analysts must see it."""
+
+    schema_version: Literal[1] = 1
+    mention_id: Identifier
+    """``platform:native_id``."""
+    brand: Identifier
+    removed_at: UtcDatetime
+    removed_by: Literal["page", "author"] | None = None
+    hidden: bool = False
+    """Hidden from the public (the page still sees it) rather than deleted."""
+    created_at: UtcDatetime | None = None
+    """When the mention was written, when known: which monthly index holds it."""
+
+
 class Scores(Record):
     lang: str | None
     sentiment: Literal["negative", "neutral", "positive", "unscored"]
@@ -199,6 +216,8 @@ class Stage(StrEnum):
     INCIDENTS = "incidents"
     """A flare signal or incident command the incidents step could not apply."""
     NOTIFY = "notify"
+    REMOVALS = "removals"
+    """A removal event that could not be read, or whose mention is in no index."""
     """An incident event a notifier's agent could not read."""
 
 

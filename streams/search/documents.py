@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.contracts.incidents import Incident
-from streams.contracts.records import ScoredMention, Thread
+from streams.contracts.records import MentionRemoval, ScoredMention, Thread
 
 
 def mention_document(scored: ScoredMention) -> dict[str, Any]:
@@ -119,3 +119,34 @@ def incident_summary(incident: Incident) -> str:
         f"{i.brand} {i.category or what}: {i.state.value} ({i.severity}), {i.observed:g} {what} "
         f"in {i.bucket_seconds // 60} min against {i.expected:.1f} expected, peak {i.peak:g}"
     )
+
+
+def removal_document(removal: MentionRemoval) -> dict[str, Any]:
+    """What a removal adds to its mention's document."""
+    return {
+        "flarewatch": {
+            "removal": {
+                "removed_at": removal.removed_at.isoformat(),
+                "removed_by": removal.removed_by,
+                "hidden": removal.hidden,
+            }
+        }
+    }
+
+
+def removal_placeholder(removal: MentionRemoval) -> dict[str, Any]:
+    """The document of a mention removed before it was indexed: its ids, brand and time, and the
+    removal; indexing the mention later fills in the rest."""
+    platform, _, native_id = removal.mention_id.partition(":")
+    doc = removal_document(removal)
+    doc["flarewatch"].update(
+        {
+            "mention_id": removal.mention_id,
+            "platform": platform,
+            "native_id": native_id,
+            "brand": removal.brand,
+        }
+    )
+    assert removal.created_at is not None
+    doc["@timestamp"] = removal.created_at.isoformat()
+    return doc

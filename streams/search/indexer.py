@@ -10,10 +10,12 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from streams.contracts.incidents import Incident
-from streams.contracts.records import ScoredMention
+from streams.contracts.records import MentionRemoval, ScoredMention
 from streams.search.documents import (
     incident_document,
     mention_document,
+    removal_document,
+    removal_placeholder,
     thread_document,
     thread_from_document,
 )
@@ -35,16 +37,53 @@ class Indexer:
         self.writer = writer
 
     async def mentions(self, batch: Sequence[ScoredMention]) -> list[Rejected]:
+        """Write each mention's document, merged into what is there: a removal recorded before the
+        mention was indexed (see :meth:`removals`) is kept. Writing the same mention again leaves
+        the same document."""
         actions = [
             Action(
-                "index",
+                "update",
                 self.layout.mention_index(s.mention.created_at),
                 s.mention.mention_id,
-                mention_document(s),
+                {"doc": mention_document(s), "doc_as_upsert": True},
             )
             for s in batch
         ]
         return (await self.writer.write(actions)).rejected
+
+    async def removals(self, batch: Sequence[MentionRemoval]) -> list[Rejected]:
+        """Record each removal on its mention's document, which stays searchable. With the
+        mention's time known, a mention not indexed yet gets a document holding the removal, which
+        its indexing completes later; without it, the mention is looked up across the monthly
+        indices, and one in none is rejected (404)."""
+        located = {r.mention_id: self.layout.mention_index(r.created_at) for r in batch if r.created_at}
+        unknown = sorted({r.mention_id for r in batch if r.created_at is None})
+        if unknown:
+            found = await self.writer.retrying(
+                lambda: self.client.search(
+                    index=self.layout.mentions,
+                    query={"ids": {"values": unknown}},
+                    size=len(unknown),
+                    source=False,
+                    ignore_unavailable=True,
+                    allow_no_indices=True,
+                ),
+                f"finding {len(unknown)} removed mentions",
+            )
+            located.update({hit["_id"]: hit["_index"] for hit in found.body["hits"]["hits"]})
+        actions, missing = [], []
+        for removal in batch:
+            index = located.get(removal.mention_id)
+            if index is None:
+                action = Action("update", self.layout.mentions, removal.mention_id, {})
+                missing.append(Rejected(action, 404, "the removed mention is in no mention index"))
+                continue
+            doc = removal_document(removal)
+            body: dict[str, Any] = {"doc": doc}
+            if removal.created_at is not None:
+                body["upsert"] = removal_placeholder(removal)
+            actions.append(Action("update", index, removal.mention_id, body))
+        return missing + (await self.writer.write(actions)).rejected
 
     async def threads(self, batch: Sequence[ScoredMention]) -> list[Rejected]:
         groups: dict[str, list[ScoredMention]] = defaultdict(list)

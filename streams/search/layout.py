@@ -69,6 +69,7 @@ MENTION_PROPERTIES: dict[str, Any] = {
             "category": KEYWORD,
             "model": KEYWORD,
             "unscored_reason": KEYWORD,
+            "removal": {"properties": {"removed_at": DATE, "removed_by": KEYWORD, "hidden": BOOL}},
         }
     },
 }

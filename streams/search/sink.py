@@ -44,7 +44,7 @@ class Backoff:
 @dataclass(frozen=True, slots=True)
 class Action:
     op: str
-    """``index`` or ``create``."""
+    """``index``, ``create`` or ``update`` (``source`` is then the update body: ``doc``, ``upsert``...)."""
     index: str
     id: str
     source: dict[str, Any]

@@ -26,6 +26,7 @@ from streams.worker.metrics import Counters, Metric, Tally, Timing
 from streams.worker.steps.detect import DetectOutput, DetectStep
 from streams.worker.steps.index import IndexOutput, IndexStep
 from streams.worker.steps.isolate import each_alone
+from streams.worker.steps.removals import RemovalsOutput, RemovalsStep
 from streams.worker.steps.score import ScoreOutput, ScoreStep
 
 log = logging.getLogger("flarewatch.worker")
@@ -181,6 +182,21 @@ class IndexAgent(Agent[IndexOutput]):
             len(out.dead),
             1000 * seconds,
         )
+
+
+class RemovalsAgent(Agent[RemovalsOutput]):
+    stage = Stage.REMOVALS
+
+    def __init__(self, context: Context, step: RemovalsStep) -> None:
+        super().__init__(context)
+        self.step = step
+
+    async def run(self, batch: Sequence[Incoming]) -> RemovalsOutput:
+        return await self.step.run(batch)
+
+    async def emit(self, out: RemovalsOutput, seconds: float) -> None:
+        if out.recorded:
+            log.info("removals batch=%d recorded=%d ms=%.0f", len(out.valid), out.recorded, 1000 * seconds)
 
 
 class DetectAgent(Agent[DetectOutput]):

@@ -40,12 +40,13 @@ from streams.search.indexer import Indexer
 from streams.search.layout import Layout
 from streams.search.sink import BulkWriter
 from streams.worker import pages
-from streams.worker.agents import Context, DetectAgent, IndexAgent, ScoreAgent
+from streams.worker.agents import Context, DetectAgent, IndexAgent, RemovalsAgent, ScoreAgent
 from streams.worker.health import Health
 from streams.worker.messages import Incoming
 from streams.worker.metrics import Counters, Metric, Tally
 from streams.worker.steps.detect import DetectRules, DetectStep, Series, detector_key
 from streams.worker.steps.index import IndexStep
+from streams.worker.steps.removals import RemovalsStep
 from streams.worker.steps.score import ScoreStep, TextScorer
 
 log = logging.getLogger("flarewatch.worker")
@@ -103,6 +104,8 @@ class Pipeline:
         self.app.agent(self.raw, name="score")(self.health.watch("score", self.score))
         self.app.agent(self.scored, name="index")(self.health.watch("index", self.index))
         self.app.agent(self.scored, name="detect")(self.health.watch("detect", self.detect))
+        removals = self.topics[names.removals]
+        self.app.agent(removals, name="removals")(self.health.watch("removals", self.removals))
         signals = self.app.topic(
             names.flares, names.incident_commands, key_serializer="raw", value_serializer="raw"
         )
@@ -152,6 +155,14 @@ class Pipeline:
         async for events in stream.take_events(w.index_batch, within=w.index_batch_timeout_s):
             await agent([Incoming.of(e) for e in events])
             self.health.progress("index", len(events))
+
+    async def removals(self, stream: Any) -> None:
+        """Deleted and hidden mentions, recorded on their documents."""
+        w = self.settings.worker
+        agent = RemovalsAgent(self.context, RemovalsStep(self._indexer()))
+        async for events in stream.take_events(w.index_batch, within=w.index_batch_timeout_s):
+            await agent([Incoming.of(e) for e in events])
+            self.health.progress("removals", len(events))
 
     async def detect(self, stream: Any) -> None:
         """Customers' mentions, repartitioned by brand: one brand's buckets and detectors live in

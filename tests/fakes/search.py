@@ -66,6 +66,19 @@ class FakeSearch:
         docs = self.indices.get(index, {})
         return Response({"docs": [self._doc(index, i, docs.get(i)) for i in ids]})
 
+    async def search(self, *, index: str, query: dict[str, Any], **_: Any) -> Response:
+        """Only ``ids`` queries, over the indices whose names start with ``index`` (an alias)."""
+        wanted = query["ids"]["values"]
+        self._request("search", wanted)
+        hits = [
+            {"_index": name, "_id": doc_id}
+            for name, docs in sorted(self.indices.items())
+            if name.startswith(index)
+            for doc_id in wanted
+            if doc_id in docs
+        ]
+        return Response({"hits": {"hits": hits}})
+
     async def close(self) -> None:
         pass
 
@@ -107,6 +120,18 @@ class FakeSearch:
                 "status": 409,
                 "error": {"type": "version_conflict_engine_exception", "reason": doc_id},
             }
+        if op == "update":
+            if current is not None:
+                source = _merged(current.source, source["doc"])
+            elif source.get("doc_as_upsert"):
+                source = source["doc"]
+            elif "upsert" in source:
+                source = source["upsert"]
+            else:
+                return item | {
+                    "status": 404,
+                    "error": {"type": "document_missing_exception", "reason": doc_id},
+                }
         self.seq_no += 1
         docs[doc_id] = Stored(source, self.seq_no)
         return item | {"status": 201 if current is None else 200, "_seq_no": self.seq_no}
@@ -134,6 +159,15 @@ class FakeSearch:
             "_seq_no": stored.seq_no,
             "_primary_term": stored.primary_term,
         }
+
+
+def _merged(stored: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """An update's ``doc`` merged into the stored source, objects recursively, as Elasticsearch does."""
+    merged = dict(stored)
+    for key, value in doc.items():
+        old = merged.get(key)
+        merged[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return merged
 
 
 async def _no_wait(seconds: float) -> None:
