@@ -95,10 +95,10 @@ class CheckpointStore:
             },
             "extra": state.extra,
         }
-        _write_atomically(self.path(source), json.dumps(data, ensure_ascii=False))
+        write_atomically(self.path(source), json.dumps(data, ensure_ascii=False))
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:

@@ -43,6 +43,10 @@ class Screen(Protocol):
 
     def __call__(self, mention: RawMention) -> tuple[RawMention | None, str | None]: ...
 
+    def save(self) -> None:
+        """Keep what the screen remembers (after each poll)."""
+        ...
+
 
 @dataclass
 class PollReport:
@@ -108,6 +112,8 @@ class Collector:
         finally:
             report.fetched = stats.fetched_count
             stats.poll_ended()
+            if self.screen is not None and durable:
+                self.screen.save()
         return report
 
     def _publish(self, name: str, state: SourceState, batch: Batch, report: PollReport) -> SourceState:
@@ -143,7 +149,14 @@ class Collector:
                 reason = reason or "noise"
                 self.metrics.filtered.labels(name, reason).inc()
                 report.filtered[reason] += 1
+                if reason == "duplicate":
+                    self.metrics.duplicates.labels(name).inc()
                 continue
+            for flag in kept.noise:
+                self.metrics.flagged.labels(name, flag).inc()
+            if kept.duplicate_of is not None:
+                self.metrics.duplicates.labels(name).inc()
+                self.metrics.flagged.labels(name, "duplicate").inc()
             keep.append(kept)
         return keep
 

@@ -120,6 +120,13 @@ class RawMention(Record):
     channel: Channel = Channel.PUBLIC
     lang: str | None = Field(default=None, max_length=16)
     """Language hint from the platform, when it gives one."""
+    noise: tuple[Annotated[str, StringConstraints(max_length=64)], ...] = Field(default=(), max_length=8)
+    """Noise flags set by a collector (``spam:giveaway``, ``spam:link_spam``, ``spam:brand_ad``)
+    when noise is kept and flagged rather than dropped."""
+    duplicate_of: Identifier | None = None
+    """``mention_id`` of the earlier mention this one copies (a repost, a copy-paste campaign)."""
+    copies: int | None = Field(default=None, ge=1)
+    """With ``duplicate_of``: copies of that original seen so far, this one included."""
 
     @property
     def mention_id(self) -> str:

@@ -43,6 +43,9 @@ def mention_document(scored: ScoredMention) -> dict[str, Any]:
             "category": s.category,
             "model": s.model,
             "unscored_reason": s.unscored_reason,
+            "noise": list(m.noise),
+            "duplicate_of": m.duplicate_of,
+            "copies": m.copies,
         },
     }
 

@@ -70,6 +70,9 @@ MENTION_PROPERTIES: dict[str, Any] = {
             "model": KEYWORD,
             "unscored_reason": KEYWORD,
             "removal": {"properties": {"removed_at": DATE, "removed_by": KEYWORD, "hidden": BOOL}},
+            "noise": KEYWORD,
+            "duplicate_of": KEYWORD,
+            "copies": INT,
         }
     },
 }

@@ -113,13 +113,17 @@ class DetectRules:
 def detector_key(value: bytes | None) -> bytes | None:
     """The brand, as the partition key, of what looks like a customer's scored mention (the
     detector's input: it counts every customer mention, for the brand's volume); None for anything
-    else. A cheap look at the JSON to route messages by brand, not a validation
-    (:class:`DetectStep` validates what it routes); never raises."""
+    else, and for a copy of an earlier mention or one flagged as noise: a complaint copied 500
+    times is one complaint with 500 copies, not a flare-up. A cheap look at the JSON to route
+    messages by brand, not a validation (:class:`DetectStep` validates what it routes); never
+    raises."""
     record = parse_object(value)
     if isinstance(record, Invalid):
         return None
     mention, scores = record.get("mention"), record.get("scores")
     if not isinstance(mention, dict) or not isinstance(scores, dict) or mention.get("from_brand") is True:
+        return None
+    if mention.get("duplicate_of") or mention.get("noise"):
         return None
     brand = mention.get("brand")
     return brand.encode("utf-8", "backslashreplace") if isinstance(brand, str) else None
