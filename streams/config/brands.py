@@ -35,6 +35,8 @@ class FacebookPage(SecretRef):
     page_id: str = Field(pattern=r"^[0-9]{1,32}$")
     """The page's numeric id; its posts, visitor posts, comments and Messenger inbox are collected
     with the page access token."""
+    messenger: bool = True
+    """Read the page's Messenger inbox too (the token then needs ``pages_messaging``)."""
 
 
 class InstagramAccount(BaseModel):

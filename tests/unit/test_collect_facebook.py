@@ -591,13 +591,20 @@ def test_the_token_stays_in_the_header(graph: FakeGraph, caplog: pytest.LogCaptu
     assert all(TOKEN not in json.dumps(b.checkpoint) for b in batches)
 
 
-def test_a_checkpoint_it_did_not_write_starts_over(
-    graph: FakeGraph, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.WARNING):
-        batches = poll(source(graph), {"version": 99})
-    assert sorted(ids(batches)) == sorted(EXPECTED)
-    assert "checkpoint ignored" in caplog.text
+def test_a_checkpoint_it_did_not_write_stops_the_source(graph: FakeGraph) -> None:
+    """Starting over would publish the whole lookback window again."""
+    with pytest.raises(SourceStopped, match="checkpoint not understood"):
+        poll(source(graph), {"version": 99})
+    assert graph.requests == []
+
+
+def test_a_page_without_messenger_is_read_without_its_inbox(graph: FakeGraph) -> None:
+    src = source(graph)
+    src.messenger = False
+    batches = poll(src, None)
+    assert not any("conversations" in r.path for r in graph.requests)
+    found = mentions(batches)
+    assert found and all(m.platform.value != "messenger" for m in found)
 
 
 def test_graph_times() -> None:

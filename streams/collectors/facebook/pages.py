@@ -95,6 +95,7 @@ class PageSource:
         facebook: FacebookCollector | None = None,
         *,
         instagram_id: str | None = None,
+        messenger: bool = True,
         http: Http | None = None,
         timeout_s: float = 30.0,
         policy: RetryPolicy | None = None,
@@ -105,6 +106,8 @@ class PageSource:
         self.brand_name = brand
         self.page_id = page_id
         self.instagram_id = instagram_id
+        self.messenger = messenger
+        """Read the Messenger inbox (needs ``pages_messaging``)."""
         self.page_size = settings.page_size
         self.lookback = timedelta(hours=settings.lookback_hours)
         self.instagram_problem: str | None = None
@@ -125,9 +128,10 @@ class PageSource:
     def poll(self, checkpoint: Checkpoint | None, context: SourceContext) -> Iterator[Batch]:
         try:
             state = PageState.load(checkpoint)
-        except ValueError as exc:
-            log.warning("source=%s checkpoint ignored, starting over: %s", self.name, exc)
-            state = PageState()
+        except ValueError as exc:  # starting over would publish the whole window again
+            raise SourceStopped(
+                f"{self.name}: checkpoint not understood ({exc}); move it away to start afresh"
+            ) from None
         return _Poll(self, self._graph, state, context).run()
 
     def close(self) -> None:
@@ -157,7 +161,8 @@ class _Poll:
             yield from self._posts(f"{page}/posts", self.state.posts)
             yield from self._posts(f"{page}/visitor_posts", self.state.visitor_posts)
             yield from self._comment_threads()
-            yield from self._messenger()
+            if self.source.messenger:
+                yield from self._messenger()
         except NotFound as exc:
             raise SourceStopped(f"{exc} (is page {page} right, and the token this page's?)") from None
         if self.source.instagram_id is not None:
@@ -475,6 +480,7 @@ def page_sources(settings: Settings) -> list[PageSource]:
                 token,
                 facebook,
                 instagram_id=brand.instagram.account_id if brand.instagram else None,
+                messenger=page.messenger,
                 timeout_s=settings.collectors.http_timeout_s,
             )
         )
