@@ -54,7 +54,8 @@ What a delivery becomes
   ``"{page_id}-{psid}"``, the page and the customer's page-scoped id: the customer's messages
   and the page's replies (whose recipient is that PSID) land in one thread. Meta's conversation id
   (``t_...``, what ``collect pages`` uses) is not in a webhook delivery, so do not poll a page's
-  Messenger inbox and receive its messages here too: the same message would move between threads.
+  Messenger inbox and receive its messages here too (set ``facebook.messenger: false`` on the
+  brand): the same message would move between threads.
   A message the sender deleted (``is_deleted``) becomes a :class:`Removal`.
 - Everything else (reactions, shares, deliveries, reads, other fields) is counted by kind and
   dropped.
@@ -62,8 +63,9 @@ What a delivery becomes
 Answers: ``200 EVENT_RECEIVED`` once the sink returned (Meta retries a delivery it did not get a
 200 for, so a mention can arrive twice: identities are deterministic and the second overwrites the
 first); ``500`` when the sink raised; ``403`` for a missing or wrong signature (the body is never
-parsed); ``413`` above :data:`MAX_BODY_BYTES`; ``400`` for a body that is not JSON or not a page
-delivery. A mention that fails the contract (an absurd time, too long a text) is logged on one
+parsed); ``413`` above :data:`MAX_BODY_BYTES`; ``400`` for a body that is not JSON or not shaped
+like a delivery; ``200``, counted, for a signed delivery of another object (Meta would retry an
+error for days). A mention that fails the contract (an absurd time, too long a text) is logged on one
 line, counted and left out; the rest of the delivery goes on. Neither the app secret nor the
 verify token is ever logged or sent back; serve the app with :data:`ACCESS_LOG_FORMAT` (or no
 access log), since aiohttp's default access log writes the challenge's query string, token and all.
