@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -72,6 +73,8 @@ class KafkaPublisher:
         self._config = kafka_python_config(kafka)
         self._topics = Topics(kafka.topic_prefix)
         self._timeout_s = timeout_s
+        self._reader: Any = None
+        self._reading = threading.Lock()
         self._producer = KafkaProducer(
             acks="all",
             retries=2_147_483_647,
@@ -111,20 +114,18 @@ class KafkaPublisher:
     def end_offsets(self) -> Offsets:
         """The raw topic's end offset per partition, as the broker reports it (a broker may report
         less than the true end; reading back from there only reads more)."""
-        consumer = self._consumer()
-        try:
+        with self._reading:
+            consumer = self._consumer()
             partitions = [TopicPartition(self._topics.raw, p) for p in self._partitions(consumer)]
             ends = consumer.end_offsets(partitions)
             return {tp.partition: int(offset) for tp, offset in ends.items()}
-        finally:
-            consumer.close()
 
     def published_ids(self, since: Mapping[int, int]) -> set[str]:
         """Mention ids (``platform:native_id``) in the raw topic from ``since`` to the end, where the
         end is each partition's high watermark as fetches report it."""
-        consumer = self._consumer()
         found: set[str] = set()
-        try:
+        with self._reading:
+            consumer = self._consumer()
             partitions = [TopicPartition(self._topics.raw, p) for p in self._partitions(consumer)]
             consumer.assign(partitions)
             for tp in partitions:
@@ -144,18 +145,21 @@ class KafkaPublisher:
                     high = consumer.highwater(tp)
                     if high is not None and consumer.position(tp) >= high:
                         pending.discard(tp)
-        finally:
-            consumer.close()
+            consumer.assign([])
         return found
 
     def _consumer(self) -> Any:
-        return KafkaConsumer(
-            client_id="flarewatch-collector-recovery",
-            group_id=None,
-            enable_auto_commit=False,
-            request_timeout_ms=int(self._timeout_s * 1000) + 5000,
-            **self._config,
-        )
+        """One reader for offsets and recovery, made on first use and kept (callers hold
+        ``_reading``: a consumer is not safe across threads)."""
+        if self._reader is None:
+            self._reader = KafkaConsumer(
+                client_id="flarewatch-collector-recovery",
+                group_id=None,
+                enable_auto_commit=False,
+                request_timeout_ms=int(self._timeout_s * 1000) + 5000,
+                **self._config,
+            )
+        return self._reader
 
     def _partitions(self, consumer: Any) -> list[int]:
         found = consumer.partitions_for_topic(self._topics.raw)
@@ -165,6 +169,8 @@ class KafkaPublisher:
 
     def close(self) -> None:
         self._producer.close(timeout=self._timeout_s)
+        if self._reader is not None:
+            self._reader.close()
 
 
 def _mention_id(value: bytes | None) -> str | None:
