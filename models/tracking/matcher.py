@@ -157,11 +157,15 @@ class RuleSet:
         words = text if isinstance(text, TextWords) else TextWords(text)
         candidates = set(self._always)
         by_word, by_prefix = self._by_word, self._by_prefix
+        lengths = self._prefix_lengths
         for word in words.positions:
             found = by_word.get(word)
             if found is not None:
                 candidates.update(found)
-            for length in self._prefix_lengths:
+            size = len(word)
+            for length in lengths:  # ascending: a prefix longer than the word cannot match
+                if length > size:
+                    break
                 found = by_prefix.get(word[:length])
                 if found is not None:
                     candidates.update(found)

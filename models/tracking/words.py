@@ -15,21 +15,21 @@ from bisect import bisect_left
 
 _MARKS = re.compile("[\u0300-\u036f]+")
 _WORD = re.compile(r"\w+")
-_WHOLE = str.maketrans(
-    {
-        "ł": "l",
-        "ø": "o",
-        "đ": "d",
-        "ð": "d",
-        "ħ": "h",
-        "\u0131": "i",
-        "ŀ": "l",
-        "ß": "ss",
-        "æ": "ae",
-        "œ": "oe",
-        "þ": "th",
-    }
+_WHOLE = (
+    ("ł", "l"),
+    ("ø", "o"),
+    ("đ", "d"),
+    ("ð", "d"),
+    ("ħ", "h"),
+    ("\u0131", "i"),
+    ("ŀ", "l"),
+    ("ß", "ss"),
+    ("æ", "ae"),
+    ("œ", "oe"),
+    ("þ", "th"),
 )
+"""Letters NFKD leaves whole, and their plain forms (``in`` + ``replace`` per letter is several
+times faster than ``str.translate`` with a table)."""
 
 
 def fold(text: str) -> str:
@@ -37,7 +37,10 @@ def fold(text: str) -> str:
     lowered = text.lower()
     if lowered.isascii():
         return lowered
-    return _MARKS.sub("", unicodedata.normalize("NFKD", lowered.translate(_WHOLE)))
+    for letter, plain in _WHOLE:
+        if letter in lowered:
+            lowered = lowered.replace(letter, plain)
+    return _MARKS.sub("", unicodedata.normalize("NFKD", lowered))
 
 
 def words(text: str) -> list[str]:
