@@ -34,3 +34,5 @@ bench: setup
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_detect.py
 	$(BIN)/python bench/bench_detect_agent.py
+	$(BIN)/python bench/bench_rules.py
+	$(BIN)/python bench/bench_noise.py

@@ -101,10 +101,12 @@ def _run(
     from streams.collectors.checkpoints import CheckpointStore
     from streams.collectors.filters import MentionFilter
     from streams.collectors.metrics import CollectorMetrics
+    from streams.collectors.noise import NoiseScreen
     from streams.collectors.publish import FilePublisher, KafkaPublisher, Publisher
     from streams.collectors.runner import Collector
 
-    logging.basicConfig(level=logging.INFO, format="flarewatch: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="flarewatch: %(message)s")
+    logging.getLogger("flarewatch").setLevel(logging.INFO)  # kafka-python's INFO lines are noise here
     c = settings.collectors
     metrics = CollectorMetrics()
     port = metrics_port if metrics_port is not None else c.metrics_port
@@ -120,9 +122,16 @@ def _run(
         ensure_topics(settings.kafka, log)
         publisher = KafkaPublisher(settings.kafka)
     store = CheckpointStore(state_dir or c.state_dir or Path(".flarewatch/collectors"))
+    screen = NoiseScreen(c.noise, store.folder / "noise.json" if publisher.durable else None)
     with stop_between_steps() as stop:
         collector = Collector(
-            publisher, store, MentionFilter(settings.brands), metrics, stop=stop, timeout_s=c.http_timeout_s
+            publisher,
+            store,
+            MentionFilter(settings.brands),
+            metrics,
+            stop=stop,
+            screen=screen,
+            timeout_s=c.http_timeout_s,
         )
         try:
             code = collector.run(sources, once, c.poll_interval_s)
@@ -131,3 +140,88 @@ def _run(
     if stop.is_set():
         return stop.stopped().exit_code
     return code
+
+
+@collect.command("webhooks")
+@click.option("--host", help="Address to listen on (default: collectors.facebook.webhook_host).")
+@click.option("--port", type=int, help="Port (default: collectors.facebook.webhook_port).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Write raw mentions as JSON Lines to FILE (- for stdout) instead of publishing.",
+)
+@click.pass_obj
+def webhooks(app: AppContext, host: str | None, port: int | None, output: Path | None) -> None:
+    """Serve the Facebook webhook endpoint (page `feed` changes, Messenger `messages` and
+    `message_echoes`): Meta's GET challenge, deliveries checked against X-Hub-Signature-256 (a bad
+    signature is refused with 403 and counted), each answered 200 only once its mentions are
+    published. /metrics on the same port."""
+    import asyncio
+
+    from aiohttp import web
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from streams.collectors.facebook.webhooks import ACCESS_LOG_FORMAT, webhook_app
+    from streams.collectors.metrics import CollectorMetrics
+    from streams.collectors.noise import NoiseScreen
+    from streams.collectors.publish import FilePublisher, KafkaPublisher, Publisher
+    from streams.collectors.source import Removal
+    from streams.config.secrets import read_secret
+    from streams.contracts.records import RawMention
+
+    settings = app.settings()
+    c = settings.collectors.facebook
+    pages = {b.facebook.page_id: b.name for b in settings.brands if b.facebook is not None}
+    if not pages:
+        raise click.ClickException("no brand has a facebook page_id: nothing would be accepted")
+    app_secret = read_secret(c.app_secret_env, c.app_secret_file, "Facebook app secret")
+    verify_token = read_secret(c.verify_token_env, c.verify_token_file, "webhook verify token")
+    logging.basicConfig(level=logging.WARNING, format="flarewatch: %(message)s")
+    logging.getLogger("flarewatch").setLevel(logging.INFO)
+    publisher: Publisher
+    if output is not None:
+        publisher = FilePublisher(output)
+    else:
+        from streams.kafka.admin import ensure_topics
+
+        ensure_topics(settings.kafka, log)
+        publisher = KafkaPublisher(settings.kafka)
+    state = (settings.collectors.state_dir or Path(".flarewatch/collectors")) / "webhooks-noise.json"
+    screen = NoiseScreen(settings.collectors.noise, state if publisher.durable else None)
+    metrics = CollectorMetrics()
+
+    async def sink(mentions: Sequence[RawMention], removals: Sequence[Removal]) -> None:
+        kept = []
+        for mention in mentions:
+            out, reason = screen(mention)
+            if out is None:
+                metrics.filtered.labels("webhooks", reason or "noise").inc()
+            else:
+                kept.append(out)
+        await asyncio.to_thread(publisher.send, kept)
+        if removals:
+            await asyncio.to_thread(publisher.send_removals, removals)
+        metrics.published.labels("webhooks").inc(len(kept))
+        await asyncio.to_thread(screen.save)  # at most once a minute
+
+    async def serve_metrics(request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    server = webhook_app(
+        app_secret=app_secret,
+        verify_token=verify_token,
+        brands_by_page=pages,
+        sink=sink,
+        path=c.webhook_path,
+        registry=metrics.registry,
+    )
+    server.router.add_get("/metrics", serve_metrics)
+    bind, listen = host or c.webhook_host, port if port is not None else c.webhook_port
+    log(f"webhooks on http://{bind}:{listen}{c.webhook_path} for {len(pages)} page(s)")
+    try:
+        web.run_app(server, host=bind, port=listen, access_log_format=ACCESS_LOG_FORMAT, print=None)
+    finally:
+        screen.save(force=True)
+        publisher.close()

@@ -43,8 +43,8 @@ class Screen(Protocol):
 
     def __call__(self, mention: RawMention) -> tuple[RawMention | None, str | None]: ...
 
-    def save(self) -> None:
-        """Keep what the screen remembers (after each poll)."""
+    def save(self, force: bool = False) -> None:
+        """Keep what the screen remembers (after each poll; ``force``: when the collector ends)."""
         ...
 
 
@@ -215,6 +215,8 @@ class Collector:
         for thread in threads:
             while thread.is_alive():
                 thread.join(timeout=0.5)
+        if self.screen is not None and self.publisher.durable:
+            self.screen.save(force=True)
         return 1 if failed else 0
 
     def _poll_safely(self, source: Source) -> PollReport:
