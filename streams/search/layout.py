@@ -15,16 +15,30 @@ from typing import Any
 from models.labels import CATEGORIES
 from streams.notify.store import DELIVERY_PROPERTIES
 
+_LETTER = "[0-9A-Za-z_\u00c0-\u024f]"
+"""Digits and Latin letters with their diacritics, spelled out: Java's ``\\w`` (Elasticsearch's
+regexes) is ASCII only."""
+
 ANALYSIS: dict[str, Any] = {
+    "char_filter": {
+        "word_joiners": {
+            "type": "pattern_replace",
+            "pattern": f"(?<={_LETTER})[.,:'\u2019](?={_LETTER})",
+            "replacement": " ",
+        }
+    },
     "analyzer": {
         "folded": {
             "type": "custom",
+            "char_filter": ["word_joiners"],
             "tokenizer": "standard",
             "filter": ["lowercase", "asciifolding"],
         }
-    }
+    },
 }
-"""Folding makes ``zamowienie`` find ``zamówienie``: real posts drop diacritics."""
+"""Folding makes ``zamowienie`` find ``zamówienie``: real posts drop diacritics. ``word_joiners``
+splits ``allegro.pl``, ``don't`` and ``3,5`` into the words the tracking rules see (the standard
+tokenizer keeps each whole), so a rule finds in search what it matched in the stream."""
 
 KEYWORD = {"type": "keyword", "ignore_above": 1024}
 DATE = {"type": "date"}

@@ -30,16 +30,45 @@ def test_phrase_wildcard_and_near_are_intervals() -> None:
             }
         }
     }
+    paczk = {"prefix": {"prefix": "paczk"}}
+    nie_doszla = {"match": {"query": "nie doszla", "ordered": True, "max_gaps": 0}}
     assert to_elasticsearch('paczk* NEAR/3 "nie doszła"') == {
+        "intervals": {
+            "message": {"all_of": {"intervals": [paczk, nie_doszla], "ordered": False, "max_gaps": 3}}
+        }
+    }
+    nie = {"match": {"query": "nie"}}
+    assert to_elasticsearch('nie NEAR/2 "nie doszła"') == {  # the sides could match one word
+        "intervals": {
+            "message": {
+                "any_of": {
+                    "intervals": [
+                        {"all_of": {"intervals": [nie, nie_doszla], "ordered": True, "max_gaps": 2}},
+                        {"all_of": {"intervals": [nie_doszla, nie], "ordered": True, "max_gaps": 2}},
+                    ]
+                }
+            }
+        }
+    }
+
+
+def test_near_is_either_order_without_overlap() -> None:
+    """``ordered: true`` intervals never overlap; ``ordered: false`` would let ``zamów*`` and
+    ``zamówienie`` both match one word."""
+    query = to_elasticsearch("zamów* NEAR/1 zamówienie")["intervals"]["message"]
+    orders = [rule["all_of"] for rule in query["any_of"]["intervals"]]
+    assert all(order["ordered"] is True and order["max_gaps"] == 1 for order in orders)
+    assert [order["intervals"] for order in orders] == [
+        [{"prefix": {"prefix": "zamow"}}, {"match": {"query": "zamowienie"}}],
+        [{"match": {"query": "zamowienie"}}, {"prefix": {"prefix": "zamow"}}],
+    ]
+    assert to_elasticsearch("Nie NEAR/2 nie") == {
         "intervals": {
             "message": {
                 "all_of": {
-                    "intervals": [
-                        {"prefix": {"prefix": "paczk"}},
-                        {"match": {"query": "nie doszla", "ordered": True, "max_gaps": 0}},
-                    ],
-                    "ordered": False,
-                    "max_gaps": 3,
+                    "intervals": [{"match": {"query": "nie"}}, {"match": {"query": "nie"}}],
+                    "ordered": True,
+                    "max_gaps": 2,
                 }
             }
         }
