@@ -12,6 +12,8 @@ import click
 from elasticsearch import Elasticsearch
 
 from models.labels import CATEGORIES
+from models.tracking.elastic import to_elasticsearch
+from models.tracking.grammar import Node, RuleSyntaxError, parse
 from streams.cli.context import AppContext, log
 from streams.config.settings import Settings
 from streams.search.client import layout, sync_client
@@ -60,6 +62,11 @@ def connect(settings: Settings, data_dir: Path | None) -> Iterator[tuple[Elastic
 
 @click.command()
 @click.argument("query", default="")
+@click.option(
+    "--rule",
+    metavar="RULE",
+    help="Only mentions this tracking rule matches, e.g. 'zamów* NEAR/3 \"nie działa\" NOT giveaway'.",
+)
 @click.option("--brand")
 @click.option("--complaints", is_flag=True, help="Only complaints.")
 @click.option("--sentiment", type=click.Choice(["negative", "neutral", "positive", "unscored"]))
@@ -74,10 +81,11 @@ def connect(settings: Settings, data_dir: Path | None) -> Iterator[tuple[Elastic
     type=click.Path(file_okay=False, path_type=Path),
     help="Search a demo's data folder (starts its search server for the query).",
 )
-@click.pass_obj
+@click.pass_context
 def search(
-    app: AppContext,
+    ctx: click.Context,
     query: str,
+    rule: str | None,
     brand: str | None,
     complaints: bool,
     sentiment: str | None,
@@ -89,12 +97,26 @@ def search(
     as_json: bool,
     data_dir: Path | None,
 ) -> None:
-    """Search indexed mentions: full text (diacritics optional) plus filters, newest first."""
+    """Search indexed mentions: full text (diacritics optional) plus filters, newest first.
+
+    \b
+    --rule RULE: only the mentions a tracking rule matches (the syntax of `flarewatch rules
+    test`: words, "exact phrases", trailing wildcards (zamów*), AND, OR, NOT, parentheses,
+    A NEAR/n B; case and diacritics ignored), together with QUERY and the other options.
+    A rule that does not parse: one line on stderr, exit code 2. Search counts an emoji as a
+    word, so a phrase around one can miss there what the stream matched (and indices made
+    before 4 Dec 2026 keep allegro.pl, don't and 3,5 whole): `flarewatch rules test` shows
+    the stream's answer for a text."""
+    tree = _rule(ctx, rule)
+    app: AppContext = ctx.obj
     flt = MentionFilter(query, brand, complaints, sentiment, category, lang, _when(since), _when(until))
+    wanted = mention_query(flt)
+    if tree is not None:
+        wanted = {"bool": {"must": [wanted], "filter": [to_elasticsearch(tree, field="message")]}}
     with connect(app.settings(), data_dir) as (client, settings):
         result = client.search(
             index=layout(settings.elasticsearch).mentions,
-            query=mention_query(flt),
+            query=wanted,
             size=limit,
             sort=[{"@timestamp": "desc"}],
             track_total_hits=True,
@@ -107,3 +129,15 @@ def search(
     click.echo(f"{result['hits']['total']['value']} mentions match; newest {len(hits)}:")
     for hit in hits:
         click.echo(format_mention(hit))
+
+
+def _rule(ctx: click.Context, rule: str | None) -> Node | None:
+    """The parsed ``--rule``; a syntax error is one line on stderr and exit code 2 (as in
+    ``flarewatch rules test``), before any connection is made."""
+    if rule is None:
+        return None
+    try:
+        return parse(rule)
+    except RuleSyntaxError as exc:
+        click.echo(f"flarewatch: error: rule: {exc}", err=True)
+        ctx.exit(2)
