@@ -150,21 +150,34 @@ def _run(
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Write raw mentions as JSON Lines to FILE (- for stdout) instead of publishing.",
 )
+@click.option(
+    "--poll/--no-poll",
+    default=True,
+    show_default=True,
+    help="Also poll the brands' pages every collectors.poll_interval_s, to fill the gaps.",
+)
 @click.pass_obj
-def webhooks(app: AppContext, host: str | None, port: int | None, output: Path | None) -> None:
+def webhooks(app: AppContext, host: str | None, port: int | None, output: Path | None, poll: bool) -> None:
     """Serve the Facebook webhook endpoint (page `feed` changes, Messenger `messages` and
     `message_echoes`): Meta's GET challenge, deliveries checked against X-Hub-Signature-256 (a bad
     signature is refused with 403 and counted), each answered 200 only once its mentions are
-    published. /metrics on the same port."""
+    published. /metrics on the same port. The brands' pages are polled in the same process, and
+    the polls publish only what the webhooks did not (the gaps)."""
     import asyncio
+    import threading
+    from datetime import timedelta
 
     from aiohttp import web
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+    from streams.collectors.checkpoints import CheckpointStore
     from streams.collectors.facebook.webhooks import ACCESS_LOG_FORMAT, webhook_app
+    from streams.collectors.filters import MentionFilter
     from streams.collectors.metrics import CollectorMetrics
     from streams.collectors.noise import NoiseScreen
     from streams.collectors.publish import FilePublisher, KafkaPublisher, Publisher
+    from streams.collectors.runner import Collector
+    from streams.collectors.seen import SeenIds
     from streams.collectors.source import Removal
     from streams.config.secrets import read_secret
     from streams.contracts.records import RawMention
@@ -186,13 +199,19 @@ def webhooks(app: AppContext, host: str | None, port: int | None, output: Path |
 
         ensure_topics(settings.kafka, log)
         publisher = KafkaPublisher(settings.kafka)
-    state = (settings.collectors.state_dir or Path(".flarewatch/collectors")) / "webhooks-noise.json"
-    screen = NoiseScreen(settings.collectors.noise, state if publisher.durable else None)
+    folder = settings.collectors.state_dir or Path(".flarewatch/collectors")
+    durable = publisher.durable
+    screen = NoiseScreen(settings.collectors.noise, folder / "noise.json" if durable else None)
+    window = timedelta(hours=c.lookback_hours)
+    seen = SeenIds(window, folder / "webhooks-published.json" if durable else None)
     metrics = CollectorMetrics()
 
     async def sink(mentions: Sequence[RawMention], removals: Sequence[Removal]) -> None:
         kept = []
         for mention in mentions:
+            if seen.knows(mention):  # a poll found it first
+                metrics.filtered.labels("webhooks", "already_published").inc()
+                continue
             out, reason = screen(mention)
             if out is None:
                 metrics.filtered.labels("webhooks", reason or "noise").inc()
@@ -201,8 +220,10 @@ def webhooks(app: AppContext, host: str | None, port: int | None, output: Path |
         await asyncio.to_thread(publisher.send, kept)
         if removals:
             await asyncio.to_thread(publisher.send_removals, removals)
+        seen.add(kept)
         metrics.published.labels("webhooks").inc(len(kept))
         await asyncio.to_thread(screen.save)  # at most once a minute
+        await asyncio.to_thread(seen.save)
 
     async def serve_metrics(request: web.Request) -> web.Response:
         return web.Response(
@@ -219,9 +240,33 @@ def webhooks(app: AppContext, host: str | None, port: int | None, output: Path |
     )
     server.router.add_get("/metrics", serve_metrics)
     bind, listen = host or c.webhook_host, port if port is not None else c.webhook_port
+    stop = threading.Event()
+    polls = None
+    if poll:
+        from streams.collectors.facebook.pages import page_sources
+
+        collector = Collector(
+            publisher,
+            CheckpointStore(folder),
+            MentionFilter(settings.brands),
+            metrics,
+            stop=stop,
+            screen=screen,
+            timeout_s=settings.collectors.http_timeout_s,
+            seen=seen,
+        )
+        sources = page_sources(settings)
+        interval = settings.collectors.poll_interval_s
+        polls = threading.Thread(target=collector.run, args=(sources, False, interval), daemon=True)
     log(f"webhooks on http://{bind}:{listen}{c.webhook_path} for {len(pages)} page(s)")
     try:
+        if polls is not None:
+            polls.start()
         web.run_app(server, host=bind, port=listen, access_log_format=ACCESS_LOG_FORMAT, print=None)
     finally:
+        stop.set()
+        if polls is not None:
+            polls.join(timeout=60)
         screen.save(force=True)
+        seen.save(force=True)
         publisher.close()

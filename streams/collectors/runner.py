@@ -25,6 +25,7 @@ from streams.collectors.checkpoints import CheckpointStore, InFlight, SourceStat
 from streams.collectors.filters import MentionFilter
 from streams.collectors.metrics import CollectorMetrics, SourceStats
 from streams.collectors.publish import Publisher
+from streams.collectors.seen import SeenIds
 from streams.collectors.source import Batch, Source, SourceContext, SourceStopped
 from streams.contracts.records import RawMention
 
@@ -83,6 +84,7 @@ class Collector:
         stop: Stop | None = None,
         screen: Screen | None = None,
         timeout_s: float = 30.0,
+        seen: SeenIds | None = None,
     ) -> None:
         self.publisher = publisher
         self.store = store
@@ -91,6 +93,9 @@ class Collector:
         self.stop: Stop = stop or threading.Event()
         self.screen = screen
         self.timeout_s = timeout_s
+        self.seen = seen
+        """Ids this process published another way (webhooks): skipped, counted as
+        ``already_published``; what the polls publish is added."""
 
     # -- one poll ----------------------------------------------------------------------------
 
@@ -131,6 +136,8 @@ class Collector:
             self.publisher.send_removals(batch.removals)
             self.metrics.removals.labels(name).inc(len(batch.removals))
             report.removals += len(batch.removals)
+        if self.seen is not None:
+            self.seen.add(keep)
         state = SourceState(after, None, state.extra)
         if self.publisher.durable:
             self.store.save(name, state)
@@ -141,6 +148,10 @@ class Collector:
     def _kept(self, name: str, mentions: Sequence[RawMention], report: PollReport) -> list[RawMention]:
         keep = []
         for mention in mentions:
+            if self.seen is not None and self.seen.knows(mention):
+                self.metrics.filtered.labels(name, "already_published").inc()
+                report.filtered["already_published"] += 1
+                continue
             reason = self.filter.reason(mention)
             kept = mention if reason is None else None
             if kept is not None and self.screen is not None:
