@@ -151,13 +151,25 @@ def _run(
     help="Write raw mentions as JSON Lines to FILE (- for stdout) instead of publishing.",
 )
 @click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Checkpoints and memory (default: collectors.state_dir, else .flarewatch/collectors).",
+)
+@click.option(
     "--poll/--no-poll",
     default=True,
     show_default=True,
     help="Also poll the brands' pages every collectors.poll_interval_s, to fill the gaps.",
 )
 @click.pass_obj
-def webhooks(app: AppContext, host: str | None, port: int | None, output: Path | None, poll: bool) -> None:
+def webhooks(
+    app: AppContext,
+    host: str | None,
+    port: int | None,
+    output: Path | None,
+    state_dir: Path | None,
+    poll: bool,
+) -> None:
     """Serve the Facebook webhook endpoint (page `feed` changes, Messenger `messages` and
     `message_echoes`): Meta's GET challenge, deliveries checked against X-Hub-Signature-256 (a bad
     signature is refused with 403 and counted), each answered 200 only once its mentions are
@@ -199,7 +211,7 @@ def webhooks(app: AppContext, host: str | None, port: int | None, output: Path |
 
         ensure_topics(settings.kafka, log)
         publisher = KafkaPublisher(settings.kafka)
-    folder = settings.collectors.state_dir or Path(".flarewatch/collectors")
+    folder = state_dir or settings.collectors.state_dir or Path(".flarewatch/collectors")
     durable = publisher.durable
     screen = NoiseScreen(settings.collectors.noise, folder / "noise.json" if durable else None)
     window = timedelta(hours=c.lookback_hours)

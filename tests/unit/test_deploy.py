@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from streams.cli.main import cli
+from streams.config.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -62,9 +63,19 @@ def test_every_flarewatch_service_command_exists_in_the_cli(compose: dict[str, A
     assert flarewatch_services
     for name, service in flarewatch_services.items():
         args = [arg.replace("/app/", f"{ROOT}/") for arg in service["command"]]
-        command = cli.get_command(click.Context(cli), args[0])
+        command: click.Command | None = cli.get_command(click.Context(cli), args[0])
         assert command is not None, f"service {name}: no CLI command {args[0]!r}"
-        command.make_context(args[0], args[1:])  # raises on unknown options or bad values
+        rest = args[1:]
+        while isinstance(command, click.Group):  # collect pages ...
+            command, rest = command.get_command(click.Context(command), rest[0]), rest[1:]
+            assert command is not None, f"service {name}: no CLI command {' '.join(args)!r}"
+        command.make_context(args[0], rest)  # raises on unknown options or bad values
+
+
+def test_the_compose_settings_load() -> None:
+    settings = load_settings(ROOT / "deploy" / "compose" / "flarewatch.yaml")
+    assert [b.name for b in settings.brands] == ["zakupowo", "kosarka"]
+    assert settings.collectors.x.bearer_token_env == "X_BEARER_TOKEN"
 
 
 def test_image_and_project_pin_the_same_torch_and_search_client_major() -> None:
