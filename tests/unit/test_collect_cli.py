@@ -137,3 +137,56 @@ def test_a_missing_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.stderr == (
         "flarewatch: error: page token of zakupowo: environment variable NOT_SET_ANYWHERE is not set\n"
     )
+
+
+def test_a_long_running_collector_serves_its_metrics_per_source(tmp_path: Path) -> None:
+    from streams.devstack.embedded import free_port
+
+    now = utc_now()
+    port = free_port()
+    with graph_api.FakeGraph(page_id="1234567890") as graph:
+        graph.post("1234567890_501", "Od dziś dostawa w 24h!", now - timedelta(hours=3))
+        graph.comment("1234567890_501", "501_7", "Kiedy dotrze zamówienie?", now - timedelta(hours=2))
+        graph.usage["X-App-Usage"] = {"call_count": 76, "total_cputime": 10, "total_time": 10}
+        path = tmp_path / "flarewatch.yaml"
+        page = {"page_id": "1234567890", "token_env": "PAGE_TOKEN", "messenger": False}
+        config = {
+            "brands": [{"name": "zakupowo", "rule": RULE, "facebook": page}],
+            "collectors": {"facebook": {"api_url": graph.url}, "poll_interval_s": 1},
+        }
+        path.write_text(yaml.safe_dump(config))
+        command = [sys.executable, "-m", "streams", "--config", str(path), "collect", "pages"]
+        env = os.environ | {"PAGE_TOKEN": graph_api.TOKEN}
+        child = subprocess.Popen(
+            [*command, "--output", str(tmp_path / "out.jsonl"), "--metrics-port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        try:
+            text = _metrics_when(
+                port, 'flarewatch_collector_published_total{source="facebook-zakupowo"} 2.0', child
+            )
+        finally:
+            child.terminate()
+            child.wait(20)
+    assert 'flarewatch_collector_fetched_total{source="facebook-zakupowo"}' in text
+    assert 'flarewatch_collector_rate_limit_waits_total{source="facebook-zakupowo"}' in text
+    assert 'flarewatch_collector_lag_seconds{source="facebook-zakupowo"}' in text
+    assert graph_api.TOKEN not in text
+
+
+def _metrics_when(port: int, line: str, child: subprocess.Popen[bytes]) -> str:
+    import time
+    import urllib.request
+
+    deadline, text = time.monotonic() + 60, ""
+    while line not in text:
+        assert child.poll() is None and time.monotonic() < deadline, text[-2000:]
+        time.sleep(0.3)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                text = answer.read().decode()
+        except OSError:
+            continue
+    return text
