@@ -25,7 +25,7 @@ from kafka.errors import KafkaError
 from streams.collectors.source import Removal
 from streams.config.kafka import KafkaSettings
 from streams.contracts.codec import encode
-from streams.contracts.records import MentionRemoval, RawMention
+from streams.contracts.records import MentionRemoval, RawMention, Source, mention_id
 from streams.kafka.clients import kafka_python_config
 from streams.kafka.topics import Topics
 
@@ -176,8 +176,9 @@ class KafkaPublisher:
 def _mention_id(value: bytes | None) -> str | None:
     try:
         record = json.loads(value or b"")
-        return f"{record['platform']}:{record['native_id']}"
-    except (ValueError, KeyError, TypeError):
+        source = record.get("source", Source.ADDRESSED.value)
+        return mention_id(record["platform"], record["native_id"], source, record["brand"])
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

@@ -2,7 +2,8 @@
 
 Every record carries ``schema_version``; timestamps are timezone-aware UTC. Identity is
 deterministic: a mention is ``platform:native_id`` everywhere (Kafka key material, Elasticsearch
-``_id``), so replays and retries overwrite instead of duplicating.
+``_id``), or ``platform:native_id@brand`` when public search found it (one public post may be about
+two brands), so replays and retries overwrite instead of duplicating.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ MentionTime = Annotated[UtcDatetime, AfterValidator(_plausible)]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def mention_id(platform: str, native_id: str, source: str, brand: str) -> str:
+    """A mention's identity (see :attr:`RawMention.mention_id`). The only place this format is
+    written."""
+    base = f"{platform}:{native_id}"
+    return base if source == Source.ADDRESSED.value else f"{base}@{brand}"
 
 
 def thread_key(brand: str, platform: str, root_id: str) -> str:
@@ -130,7 +138,9 @@ class RawMention(Record):
 
     @property
     def mention_id(self) -> str:
-        return f"{self.platform.value}:{self.native_id}"
+        """``platform:native_id``; ``platform:native_id@brand`` for a mention found by public
+        search or a feed, since the same post can be a mention of two brands."""
+        return mention_id(self.platform.value, self.native_id, self.source.value, self.brand)
 
     @property
     def thread_key(self) -> str:

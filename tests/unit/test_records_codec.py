@@ -173,3 +173,14 @@ def test_implausible_times_and_counts_are_refused_at_the_edge(
 def test_a_mention_written_just_now_is_accepted() -> None:
     now = datetime.now(UTC).isoformat()
     assert isinstance(decode(RawMention, json.dumps({**GOOD, "created_at": now}).encode()), RawMention)
+
+
+def test_a_public_post_about_two_brands_is_one_mention_of_each() -> None:
+    from streams.contracts.records import Source
+    from tests.factories import mention
+
+    page = mention(1, platform="facebook", native_id="501_7")
+    assert page.mention_id == "facebook:501_7"  # addressed to the brand: the platform's id
+    found = [mention(1, platform="x", native_id="1864", source=Source.SEARCH, brand=b) for b in ("a", "b")]
+    assert [m.mention_id for m in found] == ["x:1864@a", "x:1864@b"]
+    assert found[0].thread_key != found[1].thread_key
