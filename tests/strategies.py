@@ -543,3 +543,25 @@ def batches(
         st.integers(0, 63),
         st.integers(0, 2**62),
     )
+
+
+RuleTree = tuple[Any, ...]
+"""A generated tracking rule: ``("word", w)``, ``("prefix", p)``, ``("phrase", [parts])``,
+``("near", left, right, n)``, ``("not", inner)``, ``(and|implicit|or, [operands])``."""
+
+
+def render_rule(tree: RuleTree) -> str:
+    """The rule's text, fully parenthesised."""
+    kind = tree[0]
+    if kind == "word":
+        return str(tree[1])
+    if kind == "prefix":
+        return f"{tree[1]}*"
+    if kind == "phrase":
+        return '"' + " ".join(render_rule(part) for part in tree[1]) + '"'
+    if kind == "near":
+        return f"{render_rule(tree[1])} NEAR/{tree[3]} {render_rule(tree[2])}"
+    if kind == "not":
+        return f"NOT ({render_rule(tree[1])})"
+    joiner = {"and": " AND ", "implicit": " ", "or": " OR "}[kind]
+    return "(" + joiner.join(render_rule(operand) for operand in tree[1]) + ")"

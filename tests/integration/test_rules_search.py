@@ -63,6 +63,7 @@ from streams.search.layout import Layout
 from streams.search.setup import ensure_layout
 from tests.factories import T0, mention, scored
 from tests.integration.conftest import Servers
+from tests.strategies import render_rule
 
 pytestmark = pytest.mark.integration
 
@@ -138,22 +139,6 @@ def examples(draw: st.DrawFn) -> tuple[list[str], list[Tree]]:
     pool = draw(st.lists(st.sampled_from(VOCABULARY), min_size=2, max_size=4, unique=True))
     texts = draw(st.lists(_text(pool), min_size=5, max_size=30))
     return texts, draw(st.lists(_tree(pool), min_size=5, max_size=25))
-
-
-def render(tree: Tree) -> str:
-    kind = tree[0]
-    if kind == "word":
-        return str(tree[1])
-    if kind == "prefix":
-        return f"{tree[1]}*"
-    if kind == "phrase":
-        return '"' + " ".join(render(part) for part in tree[1]) + '"'
-    if kind == "near":
-        return f"{render(tree[1])} NEAR/{tree[3]} {render(tree[2])}"
-    if kind == "not":
-        return f"NOT ({render(tree[1])})"
-    joiner = {"and": " AND ", "implicit": " ", "or": " OR "}[kind]
-    return "(" + joiner.join(render(operand) for operand in tree[1]) + ")"
 
 
 # -- the index ---------------------------------------------------------------------------------
@@ -301,7 +286,7 @@ def test_search_finds_what_the_stream_matcher_matches(
     corpus: Corpus, example: tuple[list[str], list[Tree]]
 ) -> None:
     texts, trees = example
-    assert_agree(corpus, [render(tree) for tree in trees], texts)
+    assert_agree(corpus, [render_rule(tree) for tree in trees], texts)
 
 
 def test_examples_of_each_query_kind(corpus: Corpus) -> None:

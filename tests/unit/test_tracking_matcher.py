@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from models.tracking.matcher import RuleSet, compile_rule
 from models.tracking.words import TextWords, fold, words
+from tests.strategies import render_rule
 
 
 def test_fold_and_words() -> None:
@@ -111,22 +112,6 @@ def _tree() -> st.SearchStrategy[Tree]:
     )
 
 
-def render(tree: Tree) -> str:
-    kind = tree[0]
-    if kind == "word":
-        return str(tree[1])
-    if kind == "prefix":
-        return f"{tree[1]}*"
-    if kind == "phrase":
-        return '"' + " ".join(render(part) for part in tree[1]) + '"'
-    if kind == "near":
-        return f"{render(tree[1])} NEAR/{tree[3]} {render(tree[2])}"
-    if kind == "not":
-        return f"NOT ({render(tree[1])})"
-    joiner = {"and": " AND ", "implicit": " ", "or": " OR "}[kind]
-    return "(" + joiner.join(render(operand) for operand in tree[1]) + ")"
-
-
 def _part_at(part: Tree, word: str) -> bool:
     wanted = ref_fold(part[1])
     return word == wanted if part[0] == "word" else word.startswith(wanted)
@@ -169,14 +154,14 @@ def _text(draw: st.DrawFn) -> tuple[str, list[str]]:
 @settings(max_examples=300, deadline=None)
 @given(tree=_tree(), texts=st.lists(_text(), min_size=1, max_size=4))
 def test_matcher_agrees_with_reference(tree: Tree, texts: list[tuple[str, list[str]]]) -> None:
-    rule = compile_rule(render(tree))
+    rule = compile_rule(render_rule(tree))
     for text, reference_words in texts:
-        assert rule.matches(text) == ref_eval(tree, reference_words), (render(tree), text)
+        assert rule.matches(text) == ref_eval(tree, reference_words), (render_rule(tree), text)
 
 
 @settings(max_examples=100, deadline=None)
 @given(trees=st.lists(_tree(), min_size=1, max_size=4), text=_text())
 def test_rule_set_agrees_with_rules_one_by_one(trees: list[Tree], text: tuple[str, list[str]]) -> None:
-    rules = {f"r{i}": compile_rule(render(tree)) for i, tree in enumerate(trees)}
+    rules = {f"r{i}": compile_rule(render_rule(tree)) for i, tree in enumerate(trees)}
     expected = [name for name, tree in zip(rules, trees, strict=True) if ref_eval(tree, text[1])]
     assert RuleSet(rules).matching(text[0]) == expected

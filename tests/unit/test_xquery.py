@@ -16,6 +16,7 @@ from models.tracking.grammar import parse
 from models.tracking.matcher import compile_rule
 from models.tracking.words import TextWords, words
 from models.tracking.xquery import MAX_QUERY_CHARS, spellings, x_query
+from tests.strategies import render_rule
 
 
 def q(rule: str) -> str:
@@ -96,21 +97,6 @@ def _tree() -> st.SearchStrategy[Tree]:
         ),
         max_leaves=7,
     )
-
-
-def render(tree: Tree) -> str:
-    kind = tree[0]
-    if kind == "word":
-        return str(tree[1])
-    if kind == "prefix":
-        return f"{tree[1]}*"
-    if kind == "phrase":
-        return '"' + " ".join(render(part) for part in tree[1]) + '"'
-    if kind == "near":
-        return f"{render(tree[1])} NEAR/{tree[3]} {render(tree[2])}"
-    if kind == "not":
-        return f"NOT ({render(tree[1])})"
-    return "(" + (" AND " if kind == "and" else " OR ").join(render(o) for o in tree[1]) + ")"
 
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|(-)|"([^"]*)"|(\S+?)(?=[\s()]|$))')
@@ -216,7 +202,7 @@ def _tree_with_not() -> st.SearchStrategy[Tree]:
 @settings(max_examples=400, deadline=None)
 @given(tree=st.one_of(_tree(), _tree_with_not()), data=st.data())
 def test_the_query_matches_whatever_the_rule_matches(tree: Tree, data: st.DataObject) -> None:
-    rule = compile_rule(render(tree))
+    rule = compile_rule(render_rule(tree))
     try:
         query = x_query(rule.tree)
     except ValueError as exc:
@@ -228,7 +214,7 @@ def test_the_query_matches_whatever_the_rule_matches(tree: Tree, data: st.DataOb
     short = [" ".join(ws) for n in range(4) for ws in itertools.product(vocabulary, repeat=n)]
     for text in short + data.draw(st.lists(_text(vocabulary), min_size=1, max_size=10)):
         if rule.matches(TextWords(text)):
-            assert x.matches(text), (render(tree), query, text)
+            assert x.matches(text), (render_rule(tree), query, text)
 
 
 def test_the_evaluator_reads_x_queries() -> None:
