@@ -7,47 +7,26 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from streams.collectors.feeds import FeedSource, Listing, RetryPolicy, feed_name, feed_sources, html_to_text
 from streams.collectors.http import Unreachable
-from streams.collectors.source import Batch, Checkpoint, SourceContext, SourceStopped
+from streams.collectors.source import Batch, Checkpoint, SourceStopped
 from streams.config.brands import BrandSettings
 from streams.config.settings import Settings
 from streams.contracts.records import Channel, Platform, Source
 from tests.fakes.feed_server import FeedServer, Item, Reply, atom, http_date, rss
+from tests.fakes.stats import RecordingStats
 
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 ZAKUPOWO = Listing("zakupowo", Platform.FORUM)
 FOTOMAT = Listing("fotomat", Platform.REVIEW)
 
 
-@dataclass
-class Recorder:
-    fetched_counts: list[int] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    waits: list[float] = field(default_factory=list)
-    newest_at: list[datetime] = field(default_factory=list)
-    sleeps: list[float] = field(default_factory=list)
-    clock: datetime = NOW
-
-    def fetched(self, count: int) -> None:
-        self.fetched_counts.append(count)
-
-    def error(self, kind: str) -> None:
-        self.errors.append(kind)
-
-    def rate_limited(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-    def newest(self, at: datetime) -> None:
-        self.newest_at.append(at)
-
-    def context(self) -> SourceContext:
-        return SourceContext(stats=self, sleep=self.sleeps.append, now=lambda: self.clock, timeout_s=5.0)
+def Recorder() -> RecordingStats:
+    return RecordingStats(clock=NOW)
 
 
 @pytest.fixture
@@ -56,7 +35,7 @@ def server() -> Iterator[FeedServer]:
         yield running
 
 
-def poll(src: FeedSource, checkpoint: Checkpoint | None, rec: Recorder | None = None) -> list[Batch]:
+def poll(src: FeedSource, checkpoint: Checkpoint | None, rec: RecordingStats | None = None) -> list[Batch]:
     return list(src.poll(checkpoint, (rec or Recorder()).context()))
 
 

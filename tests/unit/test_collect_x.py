@@ -7,46 +7,26 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from streams.collectors.http import Unreachable
-from streams.collectors.source import Batch, Checkpoint, SourceContext, SourceStopped
+from streams.collectors.source import Batch, Checkpoint, SourceStopped
 from streams.collectors.x import RetryPolicy, XSearchSource, search_query, search_sources, snowflake_time
 from streams.config.brands import BrandSettings
 from streams.config.settings import Settings, SettingsError
 from streams.contracts.records import Channel, Platform, Source
+from tests.fakes.stats import RecordingStats
 from tests.fakes.x_api import TOKEN, FakeX, Reply, snowflake
 
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 """The tests' clock: a little before the real one (the contract refuses future posts)."""
 
 
-@dataclass
-class Recorder:
-    fetched_counts: list[int] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    waits: list[float] = field(default_factory=list)
-    newest_at: list[datetime] = field(default_factory=list)
-    sleeps: list[float] = field(default_factory=list)
-
-    def fetched(self, count: int) -> None:
-        self.fetched_counts.append(count)
-
-    def error(self, kind: str) -> None:
-        self.errors.append(kind)
-
-    def rate_limited(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-    def newest(self, at: datetime) -> None:
-        self.newest_at.append(at)
-
-    def context(self) -> SourceContext:
-        return SourceContext(stats=self, sleep=self.sleeps.append, now=lambda: NOW, timeout_s=5.0)
+def Recorder() -> RecordingStats:
+    return RecordingStats(clock=NOW)
 
 
 @pytest.fixture
@@ -72,7 +52,7 @@ def posts(fake: FakeX, n: int, start: datetime, author: str = "100") -> list[str
     return [fake.post(start + timedelta(seconds=i), f"zakupowo post {i}", author) for i in range(n)]
 
 
-def poll(src: XSearchSource, checkpoint: Checkpoint | None, rec: Recorder | None = None) -> list[Batch]:
+def poll(src: XSearchSource, checkpoint: Checkpoint | None, rec: RecordingStats | None = None) -> list[Batch]:
     return list(src.poll(checkpoint, (rec or Recorder()).context()))
 
 
