@@ -8,13 +8,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from streams.cli.context import AppContext, log
 from streams.cli.stop_signals import stop_between_steps
 from streams.config.settings import Settings
+
+if TYPE_CHECKING:
+    from streams.collectors.publish import Publisher
 
 FACTORIES = {
     "pages": "streams.collectors.facebook.pages:page_sources",
@@ -102,25 +105,16 @@ def _run(
     from streams.collectors.filters import MentionFilter
     from streams.collectors.metrics import CollectorMetrics
     from streams.collectors.noise import NoiseScreen
-    from streams.collectors.publish import FilePublisher, KafkaPublisher, Publisher
     from streams.collectors.runner import Collector
 
-    logging.basicConfig(level=logging.WARNING, format="flarewatch: %(message)s")
-    logging.getLogger("flarewatch").setLevel(logging.INFO)  # kafka-python's INFO lines are noise here
+    _log_to_stderr()
     c = settings.collectors
     metrics = CollectorMetrics()
     port = metrics_port if metrics_port is not None else c.metrics_port
     if port is not None:
         start_http_server(port, registry=metrics.registry)
         log(f"metrics on http://0.0.0.0:{port}/metrics")
-    publisher: Publisher
-    if output is not None:
-        publisher = FilePublisher(output)
-    else:
-        from streams.kafka.admin import ensure_topics
-
-        ensure_topics(settings.kafka, log)
-        publisher = KafkaPublisher(settings.kafka)
+    publisher = _publisher(settings, output)
     store = CheckpointStore(state_dir or c.state_dir or Path(".flarewatch/collectors"))
     screen = NoiseScreen(c.noise, store.folder / "noise.json" if publisher.durable else None)
     with stop_between_steps() as stop:
@@ -187,7 +181,6 @@ def webhooks(
     from streams.collectors.filters import MentionFilter
     from streams.collectors.metrics import CollectorMetrics
     from streams.collectors.noise import NoiseScreen
-    from streams.collectors.publish import FilePublisher, KafkaPublisher, Publisher
     from streams.collectors.runner import Collector
     from streams.collectors.seen import SeenIds
     from streams.collectors.source import Removal
@@ -201,16 +194,8 @@ def webhooks(
         raise click.ClickException("no brand has a facebook page_id: nothing would be accepted")
     app_secret = read_secret(c.app_secret_env, c.app_secret_file, "Facebook app secret")
     verify_token = read_secret(c.verify_token_env, c.verify_token_file, "webhook verify token")
-    logging.basicConfig(level=logging.WARNING, format="flarewatch: %(message)s")
-    logging.getLogger("flarewatch").setLevel(logging.INFO)
-    publisher: Publisher
-    if output is not None:
-        publisher = FilePublisher(output)
-    else:
-        from streams.kafka.admin import ensure_topics
-
-        ensure_topics(settings.kafka, log)
-        publisher = KafkaPublisher(settings.kafka)
+    _log_to_stderr()
+    publisher = _publisher(settings, output)
     folder = state_dir or settings.collectors.state_dir or Path(".flarewatch/collectors")
     durable = publisher.durable
     screen = NoiseScreen(settings.collectors.noise, folder / "noise.json" if durable else None)
@@ -282,3 +267,20 @@ def webhooks(
         screen.save(force=True)
         seen.save(force=True)
         publisher.close()
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.WARNING, format="flarewatch: %(message)s")
+    logging.getLogger("flarewatch").setLevel(logging.INFO)  # kafka-python's INFO lines are noise here
+
+
+def _publisher(settings: Settings, output: Path | None) -> Publisher:
+    """JSON Lines to ``output`` (``-``: stdout), or the raw topic (created if missing)."""
+    from streams.collectors.publish import FilePublisher, KafkaPublisher
+
+    if output is not None:
+        return FilePublisher(output)
+    from streams.kafka.admin import ensure_topics
+
+    ensure_topics(settings.kafka, log)
+    return KafkaPublisher(settings.kafka)
