@@ -37,7 +37,7 @@ def test_size_and_language_balance(train: list, test: list) -> None:
     assert max(per_lang.values()) - min(per_lang.values()) <= 0.05 * max(per_lang.values())
     for lang in LANGUAGES:
         held_out = sum(1 for ex in test if ex.lang == lang)
-        assert held_out >= 0.2 * per_lang[lang], lang
+        assert held_out >= 300, lang  # enough for per-language F1 and calibration figures
 
 
 def test_label_balance(train: list, test: list) -> None:
