@@ -91,6 +91,48 @@ def _evaluate(config: object, split: corpus.Split, detect: bool) -> tuple[str, d
     }
 
 
+@model.command()
+@click.option("--runtime", type=click.Choice(["onnx", "torch"]), help="onnx (default) or torch (fp32).")
+@click.option(
+    "--artifact",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Check this trained artifact folder instead of the packaged one.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+@click.option("--failures", type=click.IntRange(0), default=0, help="Also list the first N failures.")
+@click.option("--strict", is_flag=True, help="Exit 1 when a bar is missed.")
+@click.pass_obj
+def check(
+    app: AppContext,
+    runtime: str | None,
+    artifact: Path | None,
+    as_json: bool,
+    failures: int,
+    strict: bool,
+) -> None:
+    """Behavioural tests (CheckList): failure rates per capability and language, and overall."""
+    from models.checklist import suite
+
+    overrides = scoring_overrides(runtime=runtime, quantization="none" if runtime == "torch" else None)
+    config = scorer_config(app.settings(**overrides))
+    if artifact is not None:
+        config = dataclasses.replace(config, artifact_dir=artifact)
+    scorer = build_scorer(config, log)
+    cases = suite.load_cases()
+    log(f"checking {scorer.model_id} on {len(cases)} cases and their variants")
+    report = suite.run(
+        cases,
+        lambda pairs: scorer.score([ScoreRequest(text, lang) for text, lang in pairs]),
+        scorer.model_id,
+    )
+    if as_json:
+        click.echo(json.dumps(suite.to_json(report), indent=2, ensure_ascii=False))
+    else:
+        click.echo(suite.render(report, failures))
+    if strict and not report.passed:
+        sys.exit(1)
+
+
 @model.command("train")
 @click.option(
     "--output",
@@ -102,12 +144,39 @@ def _evaluate(config: object, split: corpus.Split, detect: bool) -> tuple[str, d
 @click.option("--epochs", type=click.IntRange(1, 50), default=TrainConfig().epochs, show_default=True)
 @click.option("--seed", type=int, default=TrainConfig().seed, show_default=True)
 @click.option("--no-augment", is_flag=True, help="Train without the diacritic-free copies.")
+@click.option("--rank", type=click.IntRange(1, 128), default=TrainConfig().rank, show_default=True)
+@click.option(
+    "--adapt-from",
+    type=click.IntRange(1, 7),
+    default=TrainConfig().first_adapted_layer + 1,
+    show_default=True,
+    help="The first encoder layer (1-based) that gets adapters.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    help="Training threads (default: scoring.threads, else 2). The same count gives the same weights.",
+)
 @click.pass_obj
-def train_command(app: AppContext, output: Path, epochs: int, seed: int, no_augment: bool) -> None:
+def train_command(
+    app: AppContext,
+    output: Path,
+    epochs: int,
+    seed: int,
+    no_augment: bool,
+    rank: int,
+    adapt_from: int,
+    threads: int | None,
+) -> None:
     """Retrain adapters and heads on the train split (fixed seed); evaluate on the test split."""
     settings = app.settings()
     config = TrainConfig(
-        epochs=epochs, seed=seed, augment=not no_augment, threads=settings.scoring.threads or 2
+        epochs=epochs,
+        seed=seed,
+        augment=not no_augment,
+        rank=rank,
+        first_adapted_layer=adapt_from - 1,
+        threads=threads or settings.scoring.threads or 2,
     )
     encoder_dir = ensure_encoder(settings.scoring.cache_dir, log)
     result = train(corpus.load_split(corpus.Split.TRAIN), encoder_dir, config, log)
@@ -119,6 +188,7 @@ def train_command(app: AppContext, output: Path, epochs: int, seed: int, no_augm
         result.deltas,
         {
             "training": {**training, "corpus": corpus.digest(), "history": result.history},
+            "calibration": result.calibration,
         },
     )
     log(f"saved {artifacts.MODEL_NAME}:{version} to {output}; evaluating on the test split")
