@@ -54,6 +54,7 @@ def save(
         "heads.stance.bias": torch.from_numpy(heads.stance_bias),
         "heads.category.weight": torch.from_numpy(heads.category_weight),
         "heads.category.bias": torch.from_numpy(heads.category_bias),
+        "heads.stance.temperature": torch.tensor([heads.temperature], dtype=torch.float32),
         **{f"adapter.{k}": v for k, v in deltas.items()},
     }
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(folder / TENSORS))
@@ -95,6 +96,9 @@ def load(folder: Path = PACKAGED) -> Artifact:
         category_weight=_numpy(tensors["heads.category.weight"]),
         category_bias=_numpy(tensors["heads.category.bias"]),
         complaint_threshold=float(document.get("complaint_threshold", 0.5)),
+        temperature=float(tensors["heads.stance.temperature"][0])
+        if "heads.stance.temperature" in tensors
+        else 1.0,
     )
     deltas = {k.removeprefix("adapter."): v for k, v in tensors.items() if k.startswith("adapter.")}
     return Artifact(spec, heads, deltas, _digest(folder / TENSORS), document)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+import zlib
 
 _NOT_DECOMPOSABLE = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "đ": "d"})
 
@@ -24,3 +25,38 @@ def toggle_exclamation(text: str) -> str:
     if stripped.endswith("!"):
         return stripped.rstrip("!").rstrip() or stripped
     return stripped.rstrip(".") + "!"
+
+
+NEUTRAL_EMOJI: tuple[str, ...] = (
+    "🌷",
+    "🐕",
+    "🎶",
+    "☕",
+    "🌞",
+    "🍂",
+    "📷",
+    "🏔️",
+    "🐝",
+    "🎨",
+    "🌊",
+    "🍓",
+    "🧩",
+    "🚗",
+    "🌙",
+    "⚽",
+    "📚",
+    "🦋",
+    "🍕",
+    "🎄",
+    "🏠",
+    "🐟",
+    "🌼",
+    "✈️",
+)
+"""Emoji that say nothing about a brand: appended to training copies so that one of them does not
+move a label. The behavioural suite uses a different set."""
+
+
+def add_neutral_emoji(text: str, key: str) -> str:
+    """``text`` with one of :data:`NEUTRAL_EMOJI` appended, chosen by ``key``."""
+    return f"{text.rstrip()} {NEUTRAL_EMOJI[zlib.crc32(key.encode()) % len(NEUTRAL_EMOJI)]}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from models.corpus import Example
 from models.labels import CATEGORIES, SENTIMENTS
-from models.metrics import Confusion
+from models.metrics import Confusion, calibration_error
 from models.scores import Score
 
 _SENTIMENTS = [s.value for s in SENTIMENTS]
@@ -25,6 +25,12 @@ class LanguageReport:
     """Over true complaints: the category head's choice, whatever the complaint decision."""
     category_end_to_end: float
     """Share of true complaints reported as complaints with the right category."""
+    complaint_ece: float
+    """Expected calibration error of ``complaint_score`` against the true complaint flag."""
+    sentiment_ece: float
+    """Expected calibration error of the top sentiment score against that sentiment being right."""
+    uncertain: float = 0.0
+    """Share of the examples the scorer marked uncertain."""
 
     @property
     def sentiment_accuracy(self) -> float:
@@ -50,6 +56,9 @@ class LanguageReport:
             "complaint_f1": round(self.complaint_f1, 4),
             "category_accuracy": round(self.category_accuracy, 4),
             "category_accuracy_end_to_end": round(self.category_end_to_end, 4),
+            "complaint_ece": round(self.complaint_ece, 4),
+            "sentiment_ece": round(self.sentiment_ece, 4),
+            "uncertain": round(self.uncertain, 4),
         }
 
 
@@ -80,6 +89,7 @@ def _report(lang: str, pairs: list[tuple[Example, Score]]) -> LanguageReport:
         _CATEGORIES,
     )
     hits = sum(1 for ex, s in complaints if s.category is not None and s.category == ex.category)
+    scored = [(ex, s) for ex, s in pairs if s.scored and s.complaint_score is not None]
     return LanguageReport(
         lang,
         len(pairs),
@@ -87,6 +97,14 @@ def _report(lang: str, pairs: list[tuple[Example, Score]]) -> LanguageReport:
         complaint,
         category,
         hits / len(complaints) if complaints else 0.0,
+        complaint_ece=calibration_error(
+            [s.complaint_score or 0.0 for _, s in scored], [ex.complaint for ex, _ in scored]
+        ),
+        sentiment_ece=calibration_error(
+            [max(s.sentiment_scores.values()) for _, s in scored],
+            [s.sentiment == ex.sentiment.value for ex, s in scored],
+        ),
+        uncertain=sum(s.uncertain for _, s in pairs) / len(pairs) if pairs else 0.0,
     )
 
 
@@ -99,12 +117,21 @@ def _top(scores: dict[str, float]) -> str:
 
 
 def render(reports: dict[str, LanguageReport]) -> str:
-    lines = [f"{'lang':<5}{'n':>5}{'sent.acc':>10}{'sent.F1':>9}{'compl.F1':>10}{'cat.acc':>9}{'cat.e2e':>9}"]
+    lines = [
+        f"{'lang':<5}{'n':>5}{'sent.acc':>10}{'sent.F1':>9}{'compl.F1':>10}{'cat.acc':>9}{'cat.e2e':>9}"
+        f"{'compl.ECE':>11}{'sent.ECE':>10}{'uncertain':>11}"
+    ]
     for lang, r in reports.items():
         lines.append(
             f"{lang:<5}{r.size:>5}{r.sentiment_accuracy:>10.3f}{r.sentiment_macro_f1:>9.3f}"
             f"{r.complaint_f1:>10.3f}{r.category_accuracy:>9.3f}{r.category_end_to_end:>9.3f}"
+            f"{r.complaint_ece:>11.3f}{r.sentiment_ece:>10.3f}{r.uncertain:>11.3f}"
         )
+    lines += [
+        "",
+        "ECE: expected calibration error over 10 equal-width bins (complaint_score against the true",
+        "complaint flag; the top sentiment score against that sentiment being right).",
+    ]
     for lang, r in reports.items():
         if lang == "all":
             continue

@@ -33,8 +33,13 @@ class Heads:
     category_weight: Floats
     category_bias: Floats
     complaint_threshold: float = 0.5
+    temperature: float = 1.0
+    """The stance logits are divided by this before the softmax: fitted after training on held-out
+    examples so that the probabilities mean what they say (temperature scaling, Guo et al. 2017)."""
 
     def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise ValueError("temperature must be positive")
         if self.stance_weight.shape[0] != len(STANCES):
             raise ValueError("stance head must have one row per stance")
         if self.category_weight.shape[0] != len(CATEGORIES):
@@ -47,9 +52,13 @@ class Heads:
         return int(self.stance_weight.shape[1])
 
     def predict(self, features: Floats) -> list[Prediction]:
-        stance = softmax(features @ self.stance_weight.T + self.stance_bias)
+        stance = softmax(self.stance_logits(features) / np.float32(self.temperature))
         category = softmax(features @ self.category_weight.T + self.category_bias)
         return [self._one(s, c) for s, c in zip(stance, category, strict=True)]
+
+    def stance_logits(self, features: Floats) -> Floats:
+        out: Floats = features @ self.stance_weight.T + self.stance_bias
+        return out
 
     def _one(self, stance: Floats, category: Floats) -> Prediction:
         p = dict(zip(STANCES, (float(x) for x in stance), strict=True))

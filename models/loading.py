@@ -38,6 +38,9 @@ class ScorerConfig:
     """Use this local Hugging Face sequence-classification model for sentiment."""
     hf_label_map: tuple[tuple[str, str], ...] = field(default=())
     """(model label, sentiment) pairs for ``hf_model_dir``."""
+    uncertain_below: float = 0.6
+    """Scores whose confidence (the lower of the top sentiment probability and the probability of
+    the complaint decision) is below this are marked ``uncertain``; 0 turns it off."""
 
     def __post_init__(self) -> None:
         if self.runtime is Runtime.TORCH and self.quantization is not Quantization.NONE:
@@ -53,7 +56,7 @@ def build_scorer(config: ScorerConfig, log: Log = lambda _: None) -> Scorer:
         backend = HFSequenceClassificationBackend(
             config.hf_model_dir, dict(config.hf_label_map), fallback=backend
         )
-    return Scorer(backend, LanguageDetector(config.detection))
+    return Scorer(backend, LanguageDetector(config.detection), uncertain_below=config.uncertain_below)
 
 
 @functools.lru_cache(maxsize=2)

@@ -50,3 +50,22 @@ class Confusion:
             for name, row in zip(self.labels, self.counts, strict=True)
         ]
         return "\n".join([head, *rows])
+
+
+def calibration_error(confidence: Sequence[float], outcome: Sequence[bool], bins: int = 10) -> float:
+    """Expected calibration error: over equal-width bins of the predicted probability, the gap
+    between the mean probability and the share of outcomes that came true, weighted by the bin's
+    size (Guo et al., 2017). 0 is perfectly calibrated."""
+    if len(confidence) != len(outcome):
+        raise ValueError("confidence and outcome differ in length")
+    if not confidence:
+        return 0.0
+    sums = [[0.0, 0, 0] for _ in range(bins)]
+    for p, hit in zip(confidence, outcome, strict=True):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"a probability must lie in [0, 1], not {p}")
+        b = sums[min(int(p * bins), bins - 1)]
+        b[0] += p
+        b[1] += 1
+        b[2] += hit
+    return sum(abs(s / n - hits / n) * n for s, n, hits in sums if n) / len(confidence)

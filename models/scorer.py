@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -14,9 +15,17 @@ from models.scores import Score, ScoreRequest
 class Scorer:
     """Scores batches. ``score`` is CPU-bound and blocks: run it in an executor in async code."""
 
-    def __init__(self, backend: Backend, detector: LanguageDetector, overlap: bool = True) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        detector: LanguageDetector,
+        overlap: bool = True,
+        uncertain_below: float = 0.0,
+    ) -> None:
         self.backend = backend
         self.detector = detector
+        self.uncertain_below = uncertain_below
+        """A scored text whose :attr:`Score.confidence` is below this is marked uncertain."""
         self.overlap = overlap
         """Detect languages on a thread of its own while the backend runs, instead of before it:
         the single-threaded detector then no longer leaves the other cores idle. Texts later
@@ -51,18 +60,20 @@ class Scorer:
             if not d.scorable or p is None:
                 results.append(self._unscored(d))
                 continue
-            results.append(
-                Score(
-                    lang=d.lang,
-                    sentiment=p.sentiment.value,
-                    sentiment_scores=p.sentiment_scores,
-                    complaint=p.complaint,
-                    complaint_score=p.complaint_score,
-                    category=p.category,
-                    model=self.model_id,
-                    category_scores=p.category_scores,
-                )
+            score = Score(
+                lang=d.lang,
+                sentiment=p.sentiment.value,
+                sentiment_scores=p.sentiment_scores,
+                complaint=p.complaint,
+                complaint_score=p.complaint_score,
+                category=p.category,
+                model=self.model_id,
+                category_scores=p.category_scores,
             )
+            confidence = score.confidence
+            if confidence is not None and confidence < self.uncertain_below:
+                score = dataclasses.replace(score, uncertain=True)
+            results.append(score)
         return results
 
     def _detect(self, requests: Sequence[ScoreRequest], indices: list[int]) -> list[LanguageDecision]:

@@ -31,6 +31,18 @@ class Score:
     unscored_reason: str | None = None
     category_scores: dict[str, float] = field(default_factory=dict)
     """The category head's distribution, kept even when the text is not a complaint."""
+    uncertain: bool = False
+    """Scored, but the model's confidence in its sentiment or its complaint decision is below the
+    configured threshold: for the crisis room to review."""
+
+    @property
+    def confidence(self) -> float | None:
+        """The lower of the top sentiment probability and the probability of the complaint
+        decision taken; None when unscored."""
+        if self.complaint_score is None or not self.sentiment_scores:
+            return None
+        decision = max(self.complaint_score, 1.0 - self.complaint_score)
+        return min(max(self.sentiment_scores.values()), decision)
 
     @property
     def scored(self) -> bool:

@@ -6,9 +6,11 @@ together. Same seed, same thread count and same library versions give the same w
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ import torch
 from torch import nn
 
 from models import adapters
-from models.augment import strip_diacritics, toggle_exclamation
+from models.augment import add_neutral_emoji, strip_diacritics, toggle_exclamation
 from models.corpus import Example
 from models.encoder import EncoderSpec, FeatureModel, load_bert, load_tokenizer
 from models.heads import Heads
@@ -44,6 +46,12 @@ class TrainConfig:
     feature_scale: float = 10.0
     threads: int = 2
     max_length: int = 128
+    calibration_share: float = 0.1
+    """Share of the training examples (chosen by a hash of their id, in every language) held out
+    of training to fit the temperature that calibrates the stance probabilities."""
+    length_chunk: int = 32
+    """Batches are formed within chunks of this many batches sorted by text length: less padding,
+    same randomness across chunks."""
     spec: EncoderSpec = field(default_factory=EncoderSpec)
 
 
@@ -52,16 +60,23 @@ class TrainResult:
     heads: Heads
     deltas: dict[str, torch.Tensor]
     history: list[dict[str, float]]
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
 def augmented(examples: Sequence[Example], enabled: bool) -> list[Example]:
-    """The examples plus, for each, a copy without diacritics (when that differs) and a copy with
-    the final exclamation mark toggled."""
+    """The examples plus, for each, a copy without diacritics (when that differs) and either a
+    copy with the final exclamation mark toggled or one with an unrelated emoji appended (half
+    each, by a hash of the id)."""
     if not enabled:
         return list(examples)
     extra = []
     for ex in examples:
-        for suffix, text in (("~ascii", strip_diacritics(ex.text)), ("~bang", toggle_exclamation(ex.text))):
+        second = (
+            ("~bang", toggle_exclamation(ex.text))
+            if zlib.crc32(ex.id.encode()) % 2
+            else ("~emoji", add_neutral_emoji(ex.text, ex.id))
+        )
+        for suffix, text in (("~ascii", strip_diacritics(ex.text)), second):
             if text != ex.text:
                 extra.append(
                     Example(ex.id + suffix, ex.lang, text, ex.sentiment, ex.complaint, ex.category, ex.tags)
@@ -82,11 +97,65 @@ def train(
     """Fine-tune; CPU-bound, several minutes on two cores. Logs one line per 25 steps."""
     seed_everything(config.seed, config.threads)
     trainer = _Trainer(encoder_dir, config, log)
-    data = augmented(examples, config.augment)
-    log(f"training on {len(data)} texts ({len(examples)} + augmented), {config.epochs} epochs")
+    fit, held = holdout(examples, config.calibration_share)
+    data = augmented(fit, config.augment)
+    log(
+        f"training on {len(data)} texts ({len(fit)} + augmented), {config.epochs} epochs; "
+        f"{len(held)} held out for calibration"
+    )
     order = np.random.default_rng(config.seed)
     history = [trainer.epoch(epoch, data, order) for epoch in range(config.epochs)]
-    return TrainResult(trainer.heads(), adapters.export_deltas(trainer.lora), history)
+    heads, calibration = trainer.heads(), {}
+    if held:
+        logits = trainer.stance_logits(held)
+        truth = np.array([trainer.stance_index[ex.stance] for ex in held])
+        temperature = fit_temperature(logits, truth)
+        calibration = {
+            "held_out": len(held),
+            "temperature": round(temperature, 4),
+            "nll_before": round(_nll(logits, truth, 1.0), 4),
+            "nll_after": round(_nll(logits, truth, temperature), 4),
+        }
+        log(f"calibration on {len(held)} held-out examples: {calibration}")
+        heads = dataclasses.replace(heads, temperature=temperature)
+    return TrainResult(heads, adapters.export_deltas(trainer.lora), history, calibration)
+
+
+def holdout(examples: Sequence[Example], share: float) -> tuple[list[Example], list[Example]]:
+    """(training, held out): about ``share`` of the examples, picked by a hash of their id so that
+    the choice does not depend on file order and is spread over languages and labels."""
+    cut = round(share * 1000)
+    held = [ex for ex in examples if zlib.crc32(ex.id.encode()) % 1000 < cut]
+    kept = [ex for ex in examples if zlib.crc32(ex.id.encode()) % 1000 >= cut]
+    return kept, held
+
+
+def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of ``truth`` (a fine grid
+    search between 0.25 and 4: one parameter, no optimiser needed)."""
+    grid = np.exp(np.linspace(math.log(0.25), math.log(4.0), 801))
+    losses = [_nll(logits, truth, float(t)) for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def _nll(logits: np.ndarray, truth: np.ndarray, temperature: float) -> float:
+    scaled = logits.astype(np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    log_probs = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(truth)), truth].mean())
+
+
+def length_batches(
+    permutation: np.ndarray, lengths: Sequence[int], size: int, chunk: int, order: np.random.Generator
+) -> list[list[int]]:
+    """Batches of ``size`` indices: the shuffled indices cut into chunks of ``chunk`` batches,
+    each chunk sorted by length and cut into batches, then the batches shuffled."""
+    span = size * max(chunk, 1)
+    batches: list[list[int]] = []
+    for start in range(0, len(permutation), span):
+        part = sorted(permutation[start : start + span].tolist(), key=lambda i: lengths[i])
+        batches += [part[i : i + size] for i in range(0, len(part), size)]
+    return [batches[i] for i in order.permutation(len(batches))]
 
 
 class _Trainer:
@@ -129,9 +198,15 @@ class _Trainer:
             )
         self.model.train()
         started, total = time.monotonic(), 0.0
-        permutation = order.permutation(len(data))
-        for step in range(steps):
-            total += self.step([data[i] for i in permutation[step * size : (step + 1) * size]])
+        batches = length_batches(
+            order.permutation(len(data)),
+            [len(ex.text) for ex in data],
+            size,
+            self.config.length_chunk,
+            order,
+        )
+        for step, batch in enumerate(batches):
+            total += self.step([data[i] for i in batch])
             if (step + 1) % 25 == 0 or step + 1 == steps:
                 rate = (step + 1) * size / (time.monotonic() - started)
                 self.log(
@@ -166,6 +241,24 @@ class _Trainer:
         assert self.schedule is not None
         self.schedule.step()
         return float(loss.item())
+
+    @torch.inference_mode()
+    def stance_logits(self, examples: Sequence[Example]) -> np.ndarray:
+        """The stance head's logits for ``examples``, dropout off."""
+        c = self.config
+        self.model.eval()
+        out = []
+        for start in range(0, len(examples), 64):
+            encoded = self.tokenizer(
+                [c.spec.prefix + ex.text for ex in examples[start : start + 64]],
+                padding=True,
+                truncation=True,
+                max_length=c.max_length,
+                return_tensors="pt",
+            )
+            features = self.model(encoded["input_ids"], encoded["attention_mask"]) * c.feature_scale
+            out.append(self.stance_head(features).numpy())
+        return np.concatenate(out)
 
     def heads(self) -> Heads:
         return _export_heads(self.stance_head, self.category_head, self.config.feature_scale)

@@ -25,11 +25,14 @@ def test_same_seed_same_weights_other_seed_other_weights() -> None:
     assert (first.heads.stance_weight == second.heads.stance_weight).all()
     assert not (first.heads.stance_weight == other.heads.stance_weight).all()
     assert len(first.history) == 1 and first.history[0]["loss"] > 0
+    assert first.calibration["held_out"] > 0 and first.calibration["temperature"] > 0
+    assert first.heads.temperature == pytest.approx(first.calibration["temperature"], abs=1e-4)
 
 
-def test_augmentation_adds_diacritic_free_and_exclamation_variants() -> None:
+def test_augmentation_adds_diacritic_free_exclamation_and_emoji_variants() -> None:
     examples = [ex for ex in load_split(Split.TRAIN) if ex.lang == "pl"][:50]
     more = augmented(examples, enabled=True)
     assert more[:50] == examples
-    assert any(ex.id.endswith("~ascii") for ex in more) and any(ex.id.endswith("~bang") for ex in more)
+    assert {ex.id.rsplit("~", 1)[1] for ex in more[50:]} == {"ascii", "bang", "emoji"}
+    assert sum(1 for ex in more if ex.id.endswith(("~bang", "~emoji"))) <= 50  # one of the two each
     assert all(ex.stance == next(e for e in examples if ex.id.startswith(e.id)).stance for ex in more)

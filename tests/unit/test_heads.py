@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,16 @@ def test_shapes_are_checked() -> None:
 def test_stance_order_is_the_trained_order() -> None:
     assert [s.value for s in STANCES] == ["complaint", "other_negative", "neutral", "positive"]
     assert Stance.COMPLAINT in STANCES
+
+
+def test_temperature_softens_or_sharpens_the_probabilities() -> None:
+    features = np.zeros((1, 6), np.float32)
+    bias = [4.0, 0.0, 0.0, 0.0]
+    (plain,) = heads_with_bias(bias).predict(features)
+    (soft,) = dataclasses.replace(heads_with_bias(bias), temperature=2.0).predict(features)
+    (sharp,) = dataclasses.replace(heads_with_bias(bias), temperature=0.5).predict(features)
+    assert soft.complaint_score < plain.complaint_score < sharp.complaint_score
+    assert soft.complaint_score == pytest.approx(np.exp(2) / (np.exp(2) + 3), rel=1e-5)
+    assert plain.complaint and soft.complaint and sharp.complaint
+    with pytest.raises(ValueError, match="temperature"):
+        dataclasses.replace(heads_with_bias(bias), temperature=0.0)
