@@ -85,6 +85,7 @@ def render(ident: str | int, score: Score) -> str:
             "complaint": score.complaint,
             "complaint_score": None if score.complaint_score is None else round(score.complaint_score, 4),
             "category": score.category.value if score.category else None,
+            "uncertain": score.uncertain,
             "model": score.model,
         },
         ensure_ascii=False,

@@ -38,6 +38,10 @@ class ScoringSettings(BaseModel):
     """A local Hugging Face sequence-classification model that replaces the sentiment head."""
     hf_label_map: dict[str, str] = Field(default_factory=dict)
     """The plug-in model's label names mapped to negative/neutral/positive."""
+    uncertain_below: float = Field(default=0.6, ge=0.0, le=1.0)
+    """A mention whose confidence (the lower of its top sentiment probability and the probability
+    of its complaint decision) is below this is still scored, and marked ``uncertain`` for the
+    crisis room to review; 0 turns the mark off."""
     detection_candidates: tuple[str, ...] = DEFAULT_CANDIDATES
     detection_high_accuracy: bool = True
 
@@ -69,4 +73,5 @@ def scorer_config(settings: Settings) -> ScorerConfig:
         ),
         hf_model_dir=s.hf_model_dir,
         hf_label_map=tuple(sorted(s.hf_label_map.items())),
+        uncertain_below=s.uncertain_below,
     )

@@ -178,6 +178,8 @@ class Scores(Record):
     category: str | None
     model: str
     unscored_reason: str | None = None
+    uncertain: bool = False
+    """Scored below the configured confidence: for the crisis room to review."""
 
 
 class ScoredMention(Record):

@@ -43,6 +43,7 @@ def mention_document(scored: ScoredMention) -> dict[str, Any]:
             "category": s.category,
             "model": s.model,
             "unscored_reason": s.unscored_reason,
+            "uncertain": s.uncertain,
             "noise": list(m.noise),
             "duplicate_of": m.duplicate_of,
             "copies": m.copies,

@@ -83,6 +83,7 @@ MENTION_PROPERTIES: dict[str, Any] = {
             "category": KEYWORD,
             "model": KEYWORD,
             "unscored_reason": KEYWORD,
+            "uncertain": BOOL,
             "removal": {"properties": {"removed_at": DATE, "removed_by": KEYWORD, "hidden": BOOL}},
             "noise": KEYWORD,
             "duplicate_of": KEYWORD,

@@ -134,4 +134,5 @@ def _scores(score: Score, mention: RawMention) -> Scores:
         category=score.category.value if score.category and not own else None,
         model=score.model,
         unscored_reason=score.unscored_reason,
+        uncertain=score.uncertain,
     )
