@@ -69,6 +69,7 @@ def connect(settings: Settings, data_dir: Path | None) -> Iterator[tuple[Elastic
 )
 @click.option("--brand")
 @click.option("--complaints", is_flag=True, help="Only complaints.")
+@click.option("--uncertain", is_flag=True, help="Only mentions scored below scoring.uncertain_below.")
 @click.option("--sentiment", type=click.Choice(["negative", "neutral", "positive", "unscored"]))
 @click.option("--category", type=click.Choice([c.value for c in CATEGORIES]))
 @click.option("--lang")
@@ -88,6 +89,7 @@ def search(
     rule: str | None,
     brand: str | None,
     complaints: bool,
+    uncertain: bool,
     sentiment: str | None,
     category: str | None,
     lang: str | None,
@@ -109,7 +111,9 @@ def search(
     the stream's answer for a text."""
     tree = _rule(ctx, rule)
     app: AppContext = ctx.obj
-    flt = MentionFilter(query, brand, complaints, sentiment, category, lang, _when(since), _when(until))
+    flt = MentionFilter(
+        query, brand, complaints, sentiment, category, lang, _when(since), _when(until), uncertain
+    )
     wanted = mention_query(flt)
     if tree is not None:
         wanted = {"bool": {"must": [wanted], "filter": [to_elasticsearch(tree, field="message")]}}

@@ -17,6 +17,8 @@ class MentionFilter:
     lang: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    uncertain: bool = False
+    """Only mentions the model scored below ``scoring.uncertain_below``: the ones to review."""
 
 
 def mention_query(f: MentionFilter) -> dict[str, Any]:
@@ -44,6 +46,8 @@ def mention_query(f: MentionFilter) -> dict[str, Any]:
             filters.append({"term": {field: value}})
     if f.complaints:
         filters.append({"term": {"flarewatch.complaint": True}})
+    if f.uncertain:
+        filters.append({"term": {"flarewatch.uncertain": True}})
     if f.since or f.until:
         bounds = {k: v.isoformat() for k, v in (("gte", f.since), ("lt", f.until)) if v}
         filters.append({"range": {"@timestamp": bounds}})
@@ -56,6 +60,8 @@ def format_mention(hit: dict[str, Any], width: int = 110) -> str:
     label = fw["sentiment"]
     if fw.get("complaint"):
         label += f" complaint/{fw.get('category')} {fw.get('complaint_score') or 0:.2f}"
+    if fw.get("uncertain"):
+        label += " (uncertain)"
     who = (
         "BRAND"
         if fw.get("from_brand")

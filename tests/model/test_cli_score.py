@@ -50,6 +50,7 @@ def test_score_contract() -> None:
             "complaint",
             "complaint_score",
             "category",
+            "uncertain",
             "model",
         ]
     a, hu, de, empty, last = out
@@ -60,6 +61,7 @@ def test_score_contract() -> None:
     assert empty["sentiment"] == "unscored"
     assert (last["lang"], last["sentiment"]) == ("en", "neutral")
     assert a["model"].startswith("flarewatch-e5s:")
+    assert a["uncertain"] is False and de["uncertain"] is False  # a clear complaint; unscored
     err = result.stderr.decode()
     assert "line 2: invalid JSON" in err
     assert "line 5: not valid UTF-8" in err

@@ -9,7 +9,7 @@ from streams.search.documents import (
     thread_from_document,
 )
 from streams.search.layout import MENTION_PROPERTIES, THREAD_PROPERTIES, Layout
-from streams.search.queries import MentionFilter, mention_query
+from streams.search.queries import MentionFilter, format_mention, mention_query
 from streams.search.threads import merge
 from tests.factories import T0, mention, scored
 
@@ -90,3 +90,16 @@ def test_mention_query_filters() -> None:
     assert {"term": {"flarewatch.brand": "zakupowo"}} in q["bool"]["filter"]
     assert {"term": {"flarewatch.complaint": True}} in q["bool"]["filter"]
     assert mention_query(MentionFilter())["bool"]["must"] == [{"match_all": {}}]
+    assert {"term": {"flarewatch.uncertain": True}} not in q["bool"]["filter"]
+    review = mention_query(MentionFilter(uncertain=True))
+    assert review["bool"]["filter"] == [{"term": {"flarewatch.uncertain": True}}]
+
+
+def test_uncertain_scores_are_indexed_and_shown_for_review() -> None:
+    s = scored(mention(1))
+    s = s.model_copy(update={"scores": s.scores.model_copy(update={"uncertain": True})})
+    document = mention_document(s)
+    assert document["flarewatch"]["uncertain"] is True
+    hit = {"_source": json.loads(json.dumps(document))}
+    assert "(uncertain)" in format_mention(hit)
+    assert "(uncertain)" not in format_mention({"_source": mention_document(scored(mention(2)))})

@@ -65,6 +65,7 @@ def test_render_has_exactly_the_contract_fields() -> None:
         "complaint",
         "complaint_score",
         "category",
+        "uncertain",
         "model",
     ]
     assert out["sentiment_scores"]["negative"] == 0.9123 and out["category"] == "delivery"
@@ -77,5 +78,6 @@ def test_render_has_exactly_the_contract_fields() -> None:
         "complaint": False,
         "complaint_score": None,
         "category": None,
+        "uncertain": False,
         "model": "m:1",
     }
