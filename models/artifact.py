@@ -68,6 +68,7 @@ def save(
             "layers": spec.layers,
             "feature_layers": list(spec.feature_layers),
             "prefix": spec.prefix,
+            "spell_emoji": spec.spell_emoji,
         },
         "complaint_threshold": heads.complaint_threshold,
         **metadata,
@@ -89,6 +90,7 @@ def load(folder: Path = PACKAGED) -> Artifact:
         layers=int(encoder["layers"]),
         feature_layers=tuple(int(x) for x in encoder["feature_layers"]),
         prefix=str(encoder["prefix"]),
+        spell_emoji=bool(encoder.get("spell_emoji", False)),
     )
     heads = Heads(
         stance_weight=_numpy(tensors["heads.stance.weight"]),

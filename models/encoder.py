@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from transformers.utils import logging as hf_logging
 
 from models import adapters
 from models.batching import plan_buckets, spread
+from models.emoji_names import EmojiSpeller
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
@@ -32,6 +33,9 @@ class EncoderSpec:
     feature_layers: tuple[int, ...] = (5, 7)
     """Hidden states (1-based layer numbers) whose mean pools are concatenated."""
     prefix: str = ""
+    spell_emoji: bool = False
+    """Replace the emoji the vocabulary lacks by their names before tokenising
+    (:mod:`models.emoji_names`); the weights were trained with or without it."""
 
     def feature_dim(self, hidden: int) -> int:
         return hidden * len(self.feature_layers)
@@ -69,6 +73,14 @@ def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
     quiet_transformers()
     tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(model_dir)
     return tokenizer
+
+
+def model_input(spec: EncoderSpec, tokenizer: PreTrainedTokenizerBase) -> Callable[[str], str]:
+    """What the tokenizer is given for a text under ``spec``: the same in training and scoring."""
+    if not spec.spell_emoji:
+        return lambda text: spec.prefix + text
+    speller = EmojiSpeller(frozenset(tokenizer.get_vocab()))
+    return lambda text: spec.prefix + speller(text)
 
 
 def load_bert(model_dir: Path, spec: EncoderSpec, deltas: dict[str, torch.Tensor] | None = None) -> BertModel:
@@ -119,6 +131,7 @@ class Encoder(ABC):
         self.spec = spec
         self.options = options
         self.pad_id = int(tokenizer.pad_token_id or 0)
+        self._prepare = model_input(spec, tokenizer)
         self._executor: ThreadPoolExecutor | None = None
 
     @property
@@ -130,7 +143,7 @@ class Encoder(ABC):
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         encoded = self.tokenizer(
-            [self.spec.prefix + t for t in texts],
+            [self._prepare(t) for t in texts],
             truncation=True,
             max_length=self.options.max_length,
         )

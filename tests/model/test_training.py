@@ -33,6 +33,6 @@ def test_augmentation_adds_diacritic_free_exclamation_and_emoji_variants() -> No
     examples = [ex for ex in load_split(Split.TRAIN) if ex.lang == "pl"][:50]
     more = augmented(examples, enabled=True)
     assert more[:50] == examples
-    assert {ex.id.rsplit("~", 1)[1] for ex in more[50:]} == {"ascii", "bang", "emoji"}
+    assert {ex.id.rsplit("~", 1)[1] for ex in more[50:]} >= {"ascii", "bang", "emoji"}
     assert sum(1 for ex in more if ex.id.endswith(("~bang", "~emoji"))) <= 50  # one of the two each
     assert all(ex.stance == next(e for e in examples if ex.id.startswith(e.id)).stance for ex in more)

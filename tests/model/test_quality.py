@@ -1,0 +1,75 @@
+"""The packaged model against the issue's bars, through the commands users run:
+``flarewatch model check --json`` (the behavioural suite) and ``flarewatch model evaluate --json``
+(the test split, with calibration)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from streams.cli.main import cli
+
+pytestmark = pytest.mark.model
+
+LANGS = ("pl", "hu", "en")
+
+
+@pytest.fixture(scope="module")
+def check() -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["model", "check", "--json", "--strict"])
+    document: dict[str, Any] = json.loads(result.stdout)
+    assert result.exit_code == (0 if document["passed"]["all"] else 1)
+    return document
+
+
+def test_minimum_functionality_in_every_capability_and_language(check: dict[str, Any]) -> None:
+    assert set(check["mft"]) == {
+        "sarcasm",
+        "contrast",
+        "staff_experience",
+        "polite_question",
+        "emoji",
+        "threat_to_leave",
+        "off_topic",
+        "negation",
+        "no_diacritics",
+        "typos",
+        "mixed_language",
+        "spam",
+        "brand_reply",
+    }
+    misses = {
+        f"{capability}/{lang}": cell["rate"]
+        for capability, cells in check["mft"].items()
+        for lang, cell in cells.items()
+        if cell["rate"] > 0.10
+    }
+    assert all(set(cells) == set(LANGS) for cells in check["mft"].values())
+    assert not misses
+    assert check["passed"]["mft"]
+
+
+def test_invariance_cases_rarely_change_label(check: dict[str, Any]) -> None:
+    overall = check["overall"]["inv"]
+    assert overall["cases"] > 2000
+    assert overall["rate"] <= 0.05 and check["passed"]["inv"]
+    assert set(check["invariance_by_perturbation"]) == {"no_diacritics", "brand_swap", "unrelated_emoji"}
+
+
+def test_test_split_per_language_with_calibrated_scores(tmp_path: Path) -> None:
+    out = tmp_path / "evaluation.json"
+    result = CliRunner().invoke(cli, ["model", "evaluate", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "compl.ECE" in result.stdout
+    languages = json.loads(out.read_text())["languages"]
+    for lang in LANGS:
+        report = languages[lang]
+        assert report["size"] == 300
+        assert report["sentiment_macro_f1"] >= 0.92, lang
+        assert report["complaint_f1"] >= 0.92, lang
+    assert languages["all"]["complaint_ece"] <= 0.05
+    assert languages["all"]["sentiment_ece"] <= 0.05

@@ -1,0 +1,19 @@
+"""Emoji the vocabulary lacks are spelled out; known ones and plain text are left alone."""
+
+from models.emoji_names import EmojiSpeller
+
+VOCABULARY = frozenset({"😍", "▁👏", "▁Tapsi", "❌"})
+
+
+def test_unknown_emoji_become_their_names_known_ones_stay() -> None:
+    spell = EmojiSpeller(VOCABULARY)
+    assert spell("Tapsi 🤬") == "Tapsi serious face with symbols covering mouth"
+    assert spell("📉📉 dalej 😍👏❌") == "chart with downwards trend chart with downwards trend dalej 😍👏❌"
+    assert spell("Zażółć gęślą jaźń! 10 zł → 20 zł") == "Zażółć gęślą jaźń! 10 zł → 20 zł"
+    assert spell("plain ascii :(") == "plain ascii :("
+
+
+def test_the_answer_for_a_character_is_remembered() -> None:
+    spell = EmojiSpeller(VOCABULARY)
+    assert spell("🥶") == spell("🥶") == "freezing face"
+    assert spell._known == {"🥶": False}
