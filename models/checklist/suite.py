@@ -155,11 +155,7 @@ class Report:
 
     def total(self, kind: str) -> Tally:
         cells = {"mft": self.mft, "inv": self.inv, "dir": self.dir}[kind]
-        out = Tally()
-        for tally in cells.values():
-            out.total += tally.total
-            out.failed += tally.failed
-        return out
+        return _sum(list(cells.values()))
 
     def worst_mft(self) -> tuple[tuple[str, str], Tally] | None:
         cells = [(k, t) for k, t in self.mft.items() if t.total]
@@ -248,7 +244,7 @@ def render(report: Report, failures: int = 0) -> str:
     rows.append(
         [
             "all",
-            *(_percent(_merge_lang(report.mft, lang)) for lang in LANGUAGES),
+            *(_percent(_merge(report.mft, lang=lang)) for lang in LANGUAGES),
             _percent(report.total("inv")),
             _percent(report.total("dir")),
         ]
@@ -313,13 +309,11 @@ def to_json(report: Report) -> dict[str, Any]:
     }
 
 
-def _merge(table: dict[tuple[str, str], Tally], capability: str) -> Tally | None:
-    parts = [t for (c, _), t in table.items() if c == capability]
-    return _sum(parts) if parts else None
-
-
-def _merge_lang(table: dict[tuple[str, str], Tally], lang: str) -> Tally | None:
-    parts = [t for (_, lg), t in table.items() if lg == lang]
+def _merge(
+    table: dict[tuple[str, str], Tally], capability: str | None = None, lang: str | None = None
+) -> Tally | None:
+    """The cells of one capability (or of one language) added up; None when there are none."""
+    parts = [t for (c, lg), t in table.items() if capability in (None, c) and lang in (None, lg)]
     return _sum(parts) if parts else None
 
 
