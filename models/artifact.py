@@ -69,6 +69,7 @@ def save(
             "feature_layers": list(spec.feature_layers),
             "prefix": spec.prefix,
             "spell_emoji": spec.spell_emoji,
+            "fold_diacritics": spec.fold_diacritics,
         },
         "complaint_threshold": heads.complaint_threshold,
         **metadata,
@@ -91,6 +92,7 @@ def load(folder: Path = PACKAGED) -> Artifact:
         feature_layers=tuple(int(x) for x in encoder["feature_layers"]),
         prefix=str(encoder["prefix"]),
         spell_emoji=bool(encoder.get("spell_emoji", False)),
+        fold_diacritics=bool(encoder.get("fold_diacritics", False)),
     )
     heads = Heads(
         stance_weight=_numpy(tensors["heads.stance.weight"]),

@@ -16,6 +16,7 @@ from transformers import AutoTokenizer, BertModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
 from models import adapters
+from models.augment import strip_diacritics
 from models.batching import plan_buckets, spread
 from models.emoji_names import EmojiSpeller
 
@@ -36,6 +37,10 @@ class EncoderSpec:
     spell_emoji: bool = False
     """Replace the emoji the vocabulary lacks by their names before tokenising
     (:mod:`models.emoji_names`); the weights were trained with or without it."""
+    fold_diacritics: bool = False
+    """Read every text without diacritics (``"Zamówienie nie dotarło"`` -> ``"Zamowienie nie
+    dotarlo"``), as search engines fold accents: Polish and Hungarian posts are often typed
+    without them, and a model that reads one form gives both the same label."""
 
     def feature_dim(self, hidden: int) -> int:
         return hidden * len(self.feature_layers)
@@ -77,10 +82,18 @@ def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
 
 def model_input(spec: EncoderSpec, tokenizer: PreTrainedTokenizerBase) -> Callable[[str], str]:
     """What the tokenizer is given for a text under ``spec``: the same in training and scoring."""
-    if not spec.spell_emoji:
-        return lambda text: spec.prefix + text
-    speller = EmojiSpeller(frozenset(tokenizer.get_vocab()))
-    return lambda text: spec.prefix + speller(text)
+    steps: list[Callable[[str], str]] = []
+    if spec.fold_diacritics:
+        steps.append(strip_diacritics)
+    if spec.spell_emoji:
+        steps.append(EmojiSpeller(frozenset(tokenizer.get_vocab())))
+
+    def prepare(text: str) -> str:
+        for step in steps:
+            text = step(text)
+        return spec.prefix + text
+
+    return prepare
 
 
 def load_bert(model_dir: Path, spec: EncoderSpec, deltas: dict[str, torch.Tensor] | None = None) -> BertModel:

@@ -71,8 +71,9 @@ class TrainResult:
     calibration: dict[str, float] = field(default_factory=dict)
 
 
-def augmented(examples: Sequence[Example], enabled: bool) -> list[Example]:
-    """The examples plus, for each, a copy without diacritics (when that differs), either a copy
+def augmented(examples: Sequence[Example], enabled: bool, ascii_copies: bool = True) -> list[Example]:
+    """The examples plus, for each, a copy without diacritics (when that differs and
+    ``ascii_copies``: a model that folds diacritics itself gains nothing from it), either a copy
     with the final exclamation mark toggled or one with an unrelated emoji appended (half each, by
     a hash of the id), and, when it names one of the corpus's brands, a copy naming another."""
     if not enabled:
@@ -90,7 +91,8 @@ def augmented(examples: Sequence[Example], enabled: bool) -> list[Example]:
             if zlib.crc32(ex.id.encode()) % 2
             else ("~emoji", add_neutral_emoji(ex.text, ex.id))
         )
-        for suffix, text in (("~ascii", strip_diacritics(ex.text)), second):
+        variants = [("~ascii", strip_diacritics(ex.text)), second] if ascii_copies else [second]
+        for suffix, text in variants:
             if text != ex.text:
                 extra.append(
                     Example(ex.id + suffix, ex.lang, text, ex.sentiment, ex.complaint, ex.category, ex.tags)
@@ -112,7 +114,7 @@ def train(
     seed_everything(config.seed, config.threads)
     trainer = _Trainer(encoder_dir, config, log)
     fit, held = holdout(examples, config.calibration_share)
-    data = augmented(fit, config.augment)
+    data = augmented(fit, config.augment, ascii_copies=not config.spec.fold_diacritics)
     log(
         f"training on {len(data)} texts ({len(fit)} + augmented), {config.epochs} epochs; "
         f"{len(held)} held out for calibration"

@@ -157,6 +157,12 @@ def check(
     type=click.IntRange(1, 256),
     help="Training threads (default: scoring.threads, else 2). The same count gives the same weights.",
 )
+@click.option(
+    "--fold-diacritics/--keep-diacritics",
+    default=TrainConfig().spec.fold_diacritics,
+    show_default=True,
+    help="Whether the model reads texts with diacritics removed (stored with the weights).",
+)
 @click.pass_obj
 def train_command(
     app: AppContext,
@@ -167,6 +173,7 @@ def train_command(
     rank: int,
     adapt_from: int,
     threads: int | None,
+    fold_diacritics: bool,
 ) -> None:
     """Retrain adapters and heads on the train split (fixed seed); evaluate on the test split."""
     settings = app.settings()
@@ -177,6 +184,7 @@ def train_command(
         rank=rank,
         first_adapted_layer=adapt_from - 1,
         threads=threads or settings.scoring.threads or 2,
+        spec=dataclasses.replace(TrainConfig().spec, fold_diacritics=fold_diacritics),
     )
     encoder_dir = ensure_encoder(settings.scoring.cache_dir, log)
     result = train(corpus.load_split(corpus.Split.TRAIN), encoder_dir, config, log)

@@ -36,3 +36,9 @@ def test_augmentation_adds_diacritic_free_exclamation_and_emoji_variants() -> No
     assert {ex.id.rsplit("~", 1)[1] for ex in more[50:]} >= {"ascii", "bang", "emoji"}
     assert sum(1 for ex in more if ex.id.endswith(("~bang", "~emoji"))) <= 50  # one of the two each
     assert all(ex.stance == next(e for e in examples if ex.id.startswith(e.id)).stance for ex in more)
+
+
+def test_a_model_that_folds_diacritics_gets_no_diacritic_free_copies() -> None:
+    examples = [ex for ex in load_split(Split.TRAIN) if ex.lang == "hu"][:50]
+    more = augmented(examples, enabled=True, ascii_copies=False)
+    assert more[:50] == examples and not any(ex.id.endswith("~ascii") for ex in more)

@@ -1,6 +1,7 @@
 """Emoji the vocabulary lacks are spelled out; known ones and plain text are left alone."""
 
 from models.emoji_names import EmojiSpeller
+from models.encoder import EncoderSpec, model_input
 
 VOCABULARY = frozenset({"😍", "▁👏", "▁Tapsi", "❌"})
 
@@ -17,3 +18,16 @@ def test_the_answer_for_a_character_is_remembered() -> None:
     spell = EmojiSpeller(VOCABULARY)
     assert spell("🥶") == spell("🥶") == "freezing face"
     assert spell._known == {"🥶": False}
+
+
+class _Vocabulary:
+    def get_vocab(self) -> dict[str, int]:
+        return {token: i for i, token in enumerate(VOCABULARY)}
+
+
+def test_model_input_folds_diacritics_and_spells_emoji_when_the_weights_say_so() -> None:
+    text = "Zamówienie nie dotarło, ügyfél 🥶"
+    folded = model_input(EncoderSpec(spell_emoji=True, fold_diacritics=True, prefix="q: "), _Vocabulary())  # type: ignore[arg-type]
+    assert folded(text) == "q: Zamowienie nie dotarlo, ugyfel freezing face"
+    plain = model_input(EncoderSpec(), _Vocabulary())  # type: ignore[arg-type]
+    assert plain(text) == text
