@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from models.threads.status import Change, Turn, history
 
 MAX_TRACKED_IDS = 10_000
 """Ids kept per thread for de-duplication; past this a thread counts without checking."""
 MAX_REPLY_TIMES = 50
 """Earliest brand replies kept: enough to find the first response whatever the arrival order."""
+MAX_TURNS = 1_000
+"""Latest turns kept for the status history and the response clocks."""
+MAX_PARTICIPANTS = 200
 
-ThreadStatus = Literal["awaiting_response", "answered", "brand_only"]
+SENTIMENT_ORDER = {"positive": 0, "neutral": 1, "unscored": 1, "negative": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,23 @@ class ThreadMessage:
     sentiment: str
     complaint: bool
     category: str | None
+    author_id: str = ""
+    closes: bool = False
+    """A brand reply that closes the case, or a customer's thanks (:mod:`models.threads.replies`)."""
+    actions: tuple[str, ...] = ()
+    """What a brand reply did."""
+
+    def turn(self) -> Turn:
+        return Turn(self.id, self.created_at, self.from_brand, self.sentiment, self.closes, self.actions)
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    """The customers' sentiment: in their first message, their latest, and the worst."""
+
+    first: str
+    latest: str
+    worst: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +69,10 @@ class ThreadState:
     first_customer_at: datetime | None = None
     brand_reply_times: tuple[datetime, ...] = ()
     mention_ids: tuple[str, ...] = ()
+    turns: tuple[Turn, ...] = ()
+    participants: tuple[str, ...] = ()
+    resolved_at: tuple[datetime, ...] = ()
+    """Times of resolve commands."""
 
     @property
     def first_response_at(self) -> datetime | None:
@@ -63,11 +88,41 @@ class ThreadState:
             return None
         return (response - self.first_customer_at).total_seconds()
 
+    def history(
+        self, stale_after: timedelta | None = None, now: datetime | None = None
+    ) -> tuple[Change, ...]:
+        return history(self.turns, self.resolved_at, stale_after, now)
+
+    def status(self, stale_after: timedelta | None = None, now: datetime | None = None) -> Change | None:
+        """The current status and since when; None for a thread with no turns (older documents)."""
+        changes = self.history(stale_after, now)
+        return changes[-1] if changes else None
+
     @property
-    def status(self) -> ThreadStatus:
-        if self.first_customer_at is None:
-            return "brand_only"
-        return "answered" if self.first_response_at is not None else "awaiting_response"
+    def sentiment(self) -> Trajectory | None:
+        said = [t for t in self.turns if not t.from_brand]
+        if not said:
+            return None
+        worst = max(said, key=lambda t: SENTIMENT_ORDER.get(t.sentiment, 1)).sentiment
+        return Trajectory(said[0].sentiment, said[-1].sentiment, worst)
+
+    @property
+    def awaiting_since(self) -> datetime | None:
+        """The oldest customer message after the brand's last reply (or resolution): where the
+        next-response clock starts, as Zendesk and Chatwoot define it. None when nothing waits."""
+        last = self.status()
+        if last is None or last.status not in ("new", "awaiting_brand"):
+            return None
+        return min(t.at for t in self.turns if not t.from_brand and t.at >= last.at)
+
+    def reply_actions(self) -> tuple[frozenset[str], ...]:
+        return tuple(frozenset(t.actions) for t in self.turns if t.from_brand)
+
+    def resolve(self, at: datetime) -> ThreadState:
+        """The thread resolved by a command at ``at`` (idempotent)."""
+        if at in self.resolved_at:
+            return self
+        return replace(self, resolved_at=tuple(sorted((*self.resolved_at, at))))
 
 
 @dataclass(slots=True)
@@ -83,6 +138,9 @@ class _Tally:
     first_customer_at: datetime | None
     reply_times: list[datetime]
     ids: list[str]
+    turns: list[Turn]
+    participants: set[str]
+    resolved_at: tuple[datetime, ...]
 
     @classmethod
     def of(cls, s: ThreadState) -> _Tally:
@@ -98,17 +156,23 @@ class _Tally:
             s.first_customer_at,
             list(s.brand_reply_times),
             list(s.mention_ids),
+            list(s.turns),
+            set(s.participants),
+            s.resolved_at,
         )
 
     def add(self, m: ThreadMessage) -> None:
         self.mentions += 1
         self.started_at = min(self.started_at, m.created_at)
         self.last_activity_at = max(self.last_activity_at, m.created_at)
+        self.turns.append(m.turn())
         if m.from_brand:
             self.brand_replies += 1
             self.reply_times = sorted([*self.reply_times, m.created_at])[:MAX_REPLY_TIMES]
             return
         self.customer_mentions += 1
+        if m.author_id:
+            self.participants.add(m.author_id)
         if self.first_customer_at is None or m.created_at < self.first_customer_at:
             self.first_customer_at = m.created_at
         if m.sentiment == "negative":
@@ -130,6 +194,9 @@ class _Tally:
             first_customer_at=self.first_customer_at,
             brand_reply_times=tuple(self.reply_times),
             mention_ids=tuple(self.ids),
+            turns=tuple(sorted(self.turns, key=lambda t: (t.at, t.id))[-MAX_TURNS:]),
+            participants=tuple(sorted(self.participants)[:MAX_PARTICIPANTS]),
+            resolved_at=self.resolved_at,
         )
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from streams.contracts.limits import (
     EARLIEST_MENTION,
@@ -189,7 +189,39 @@ class ScoredMention(Record):
     scored_at: UtcDatetime
 
 
-ThreadStatus = Literal["awaiting_response", "answered", "brand_only"]
+ThreadStatus = Literal["new", "awaiting_brand", "awaiting_customer", "resolved", "stale"]
+_LEGACY_STATUS = {
+    "awaiting_response": "new",
+    "answered": "awaiting_customer",
+    "brand_only": "awaiting_customer",
+}
+
+
+def _current_status(value: object) -> object:
+    """Thread documents written before the status history carry the old three statuses."""
+    return _LEGACY_STATUS.get(value, value) if isinstance(value, str) else value
+
+
+class StatusChange(Record):
+    status: ThreadStatus
+    at: UtcDatetime
+
+
+class ThreadTurn(Record):
+    """One message of the thread as the status and the response clocks need it (kept internal)."""
+
+    id: str
+    at: UtcDatetime
+    from_brand: bool
+    sentiment: str = "neutral"
+    closes: bool = False
+    actions: tuple[str, ...] = ()
+
+
+class SentimentTrajectory(Record):
+    first: str
+    latest: str
+    worst: str
 
 
 class Thread(Record):
@@ -216,9 +248,24 @@ class Thread(Record):
     """From the first customer mention to the brand's first reply after it."""
     brand_reply_times: tuple[UtcDatetime, ...] = ()
     """Earliest brand replies (capped), so the first response is right whatever the arrival order."""
-    status: ThreadStatus
+    status: Annotated[ThreadStatus, BeforeValidator(_current_status)]
+    status_changed_at: UtcDatetime | None = None
+    status_history: tuple[StatusChange, ...] = ()
+    public: bool = True
+    participants: tuple[str, ...] = ()
+    """Customers who wrote in the thread (author ids, capped)."""
+    sentiment: SentimentTrajectory | None = None
+    reply_actions: tuple[str, ...] = ()
+    """What the brand's replies did, over all of them (:mod:`models.threads.replies`)."""
+    reply_mistakes: tuple[str, ...] = ()
+    """``hotline_redirect``, ``private_only``: the commonest mistakes in social customer care."""
+    awaiting_since: UtcDatetime | None = None
+    """The oldest customer message the brand has not answered yet."""
     mention_ids: tuple[str, ...]
     """Ids already counted, so a replayed mention is not counted twice (capped, see threads)."""
+    turns: tuple[ThreadTurn, ...] = ()
+    resolved_at: tuple[UtcDatetime, ...] = ()
+    """Times of resolve commands."""
 
 
 class Stage(StrEnum):

@@ -62,6 +62,8 @@ def thread_document(thread: Thread, opening_text: str | None = None) -> dict[str
             "source",
             "mention_ids",
             "brand_reply_times",
+            "turns",
+            "resolved_at",
         },
     )
     body["root_id"] = thread.root_id
@@ -77,6 +79,8 @@ def thread_document(thread: Thread, opening_text: str | None = None) -> dict[str
             "internal": {
                 "mention_ids": list(thread.mention_ids),
                 "brand_reply_times": [t.isoformat() for t in thread.brand_reply_times],
+                "turns": [t.model_dump(mode="json") for t in thread.turns],
+                "resolved_at": [t.isoformat() for t in thread.resolved_at],
             },
         },
     }
@@ -96,6 +100,8 @@ def thread_from_document(doc: dict[str, Any]) -> Thread:
             "source": fw["source"],
             "mention_ids": fw["internal"]["mention_ids"],
             "brand_reply_times": fw["internal"]["brand_reply_times"],
+            "turns": fw["internal"].get("turns", []),
+            "resolved_at": fw["internal"].get("resolved_at", []),
         }
     )
 

@@ -4,10 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from models.threads.fold import ThreadMessage, ThreadState, fold
-from streams.contracts.records import RawMention, ScoredMention, Thread
+from models.threads.replies import ReplyAction, closes_thread, customer_thanks, reply_actions, reply_mistakes
+from models.threads.status import Turn
+from streams.contracts.records import (
+    Channel,
+    RawMention,
+    ScoredMention,
+    SentimentTrajectory,
+    StatusChange,
+    Thread,
+    ThreadStatus,
+    ThreadTurn,
+)
 
 _IDENTITY = {"key", "brand", "platform", "root_id", "channel", "source"}
 
@@ -18,6 +31,19 @@ def merge(thread: Thread | None, mentions: Iterable[ScoredMention]) -> Thread:
     batch = list(mentions)
     state = fold(None if thread is None else _state(thread), [_message(s) for s in batch])
     identity = thread.model_dump(include=_IDENTITY) if thread is not None else _identity(batch[0].mention)
+    return _thread(identity, state, thread)
+
+
+def resolve(thread: Thread, at: datetime) -> Thread:
+    """``thread`` resolved by a command at ``at``; a later customer message opens it again."""
+    return _thread(thread.model_dump(include=_IDENTITY), _state(thread).resolve(at), thread)
+
+
+def _thread(identity: dict[str, Any], state: ThreadState, previous: Thread | None) -> Thread:
+    changes = state.history()
+    public = identity["channel"] == Channel.PUBLIC
+    actions = [frozenset(ReplyAction(a) for a in reply) for reply in state.reply_actions()]
+    trajectory = state.sentiment
     return Thread(
         **identity,
         started_at=state.started_at,
@@ -32,14 +58,47 @@ def merge(thread: Thread | None, mentions: Iterable[ScoredMention]) -> Thread:
         first_response_at=state.first_response_at,
         first_response_seconds=state.first_response_seconds,
         brand_reply_times=state.brand_reply_times,
-        status=state.status,
+        status=_legacy_status(state) if not changes else changes[-1].status,
+        status_changed_at=changes[-1].at if changes else None,
+        status_history=tuple(StatusChange(status=c.status, at=c.at) for c in changes),
+        public=public,
+        participants=state.participants,
+        sentiment=None if trajectory is None else SentimentTrajectory(**asdict(trajectory)),
+        reply_actions=tuple(sorted(set().union(*actions))),
+        reply_mistakes=tuple(sorted(reply_mistakes(public, actions))),
+        awaiting_since=state.awaiting_since,
         mention_ids=state.mention_ids,
+        turns=tuple(ThreadTurn(**asdict(t)) for t in state.turns),
+        resolved_at=state.resolved_at,
     )
+
+
+def _legacy_status(state: ThreadState) -> ThreadStatus:
+    """For a thread document written before turns were kept, from its counts."""
+    if state.first_customer_at is None or state.first_response_at is not None:
+        return "awaiting_customer"
+    return "new"
 
 
 def _message(scored: ScoredMention) -> ThreadMessage:
     m, s = scored.mention, scored.scores
-    return ThreadMessage(m.mention_id, m.created_at, m.from_brand, s.sentiment, s.complaint, s.category)
+    lang = s.lang or ""
+    if m.from_brand:
+        actions = tuple(sorted(reply_actions(m.text, lang)))
+        closes = closes_thread(m.text, lang)
+    else:
+        actions, closes = (), customer_thanks(m.text, lang)
+    return ThreadMessage(
+        m.mention_id,
+        m.created_at,
+        m.from_brand,
+        s.sentiment,
+        s.complaint,
+        s.category,
+        author_id=m.author.id,
+        closes=closes,
+        actions=actions,
+    )
 
 
 def _state(thread: Thread) -> ThreadState:
@@ -55,6 +114,9 @@ def _state(thread: Thread) -> ThreadState:
         first_customer_at=thread.first_customer_at,
         brand_reply_times=thread.brand_reply_times,
         mention_ids=thread.mention_ids,
+        turns=tuple(Turn(**t.model_dump()) for t in thread.turns),
+        participants=thread.participants,
+        resolved_at=thread.resolved_at,
     )
 
 

@@ -47,6 +47,9 @@ def paths(doc: dict[str, Any], prefix: str = "") -> set[str]:
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value and key not in ("internal",):
             out |= paths(value, name + ".")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:  # an array of objects is mapped as the object
+                out |= paths(item, name + ".")
         else:
             out.add(name)
     return out
