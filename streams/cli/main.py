@@ -32,6 +32,7 @@ COMMANDS = {
     "detect": "streams.cli.detect:detect",
     "rules": "streams.cli.rules:rules",
     "collect": "streams.cli.collect:collect",
+    "kibana": "streams.cli.kibana:kibana",
 }
 """Command name -> where it lives. Imported when used: most commands never load torch, and a
 command that fails at once (a taken port, a bad flag) should not wait seconds for it first."""

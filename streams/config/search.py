@@ -22,4 +22,8 @@ class ElasticsearchSettings(BaseModel):
     kibana_url: str = Field(default="http://localhost:5601", pattern=r"^https?://\S+$")
     """Kibana's base URL, for the Discover links in incidents and pages (a data view with the id
     ``<index_prefix>-mentions`` over the mentions alias; see README)."""
+    kibana_api_key: SecretStr | None = None
+    """For ``flarewatch kibana import`` (``Authorization: ApiKey``); wins over a user."""
+    kibana_username: str | None = None
+    kibana_password: SecretStr | None = None
     request_timeout_s: float = Field(default=30.0, gt=0)

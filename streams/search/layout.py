@@ -117,7 +117,24 @@ THREAD_PROPERTIES: dict[str, Any] = {
                     "first_customer_at": DATE,
                     "first_response_at": DATE,
                     "first_response_seconds": FLOAT,
+                    "first_response_business_seconds": FLOAT,
                     "status": KEYWORD,
+                    "status_changed_at": DATE,
+                    "status_history": {"properties": {"status": KEYWORD, "at": DATE}},
+                    "public": BOOL,
+                    "participants": KEYWORD,
+                    "sentiment": {"properties": {"first": KEYWORD, "latest": KEYWORD, "worst": KEYWORD}},
+                    "reply_actions": KEYWORD,
+                    "reply_mistakes": KEYWORD,
+                    "awaiting_since": DATE,
+                    "sla": {
+                        "properties": {
+                            "target": KEYWORD,
+                            "target_seconds": FLOAT,
+                            "due_at": DATE,
+                            "state": KEYWORD,
+                        }
+                    },
                 }
             },
             "internal": OPAQUE,
