@@ -33,6 +33,7 @@ COMMANDS = {
     "rules": "streams.cli.rules:rules",
     "collect": "streams.cli.collect:collect",
     "kibana": "streams.cli.kibana:kibana",
+    "sla": "streams.cli.sla:sla",
 }
 """Command name -> where it lives. Imported when used: most commands never load torch, and a
 command that fails at once (a taken port, a bad flag) should not wait seconds for it first."""

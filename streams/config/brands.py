@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from models.tracking.grammar import RuleSyntaxError
 from models.tracking.matcher import Rule, compile_rule
+from streams.config.sla import BrandServiceSettings
 
 LANGUAGE = r"^[a-z]{2,3}$"
 
@@ -86,6 +87,8 @@ class BrandSettings(BaseModel):
     instagram: InstagramAccount | None = None
     x: XSearch | None = None
     """Present: the brand is searched on X."""
+    service: BrandServiceSettings | None = None
+    """The brand's business hours and response targets; None: the ``threads:`` section's."""
     feeds: tuple[Feed, ...] = ()
     """RSS or Atom feeds (forums, review sites, blogs, news) read for this brand: URLs, or
     ``{url: ..., platform: review}`` to say what kind of site it is."""

@@ -15,6 +15,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from models.threads.policy import SlaPolicy
 from streams.config.brands import BrandSettings
 from streams.config.collectors import CollectorSettings
 from streams.config.detector import DetectorSettings
@@ -23,6 +24,7 @@ from streams.config.kafka import KafkaSettings
 from streams.config.notifiers import NotifySettings
 from streams.config.scoring import ScoringSettings
 from streams.config.search import ElasticsearchSettings
+from streams.config.sla import ThreadSettings, sla_policy
 from streams.config.worker import WorkerSettings
 
 
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
     """Platform APIs, poll interval and noise handling for ``flarewatch collect``."""
     brands: tuple[BrandSettings, ...] = ()
     """Monitored brands. Empty: accept mentions of any brand (development)."""
+    threads: ThreadSettings = Field(default_factory=ThreadSettings)
+    """Business hours, response targets (SLAs) and when an open thread goes stale."""
+
+    def sla_policy(self) -> SlaPolicy:
+        return sla_policy(self.threads, {b.name: b.service for b in self.brands if b.service is not None})
 
     @model_validator(mode="before")
     @classmethod

@@ -192,8 +192,10 @@ class Delivery(Record):
     """``event_id:notifier``: at most one delivery per incident version and notifier."""
     event_id: str
     incident_id: str
+    """The incident; for an SLA alert, the thread key."""
     version: int
-    type: EventType
+    """The incident version; 0 for an SLA alert."""
+    type: EventType | Literal["sla.warning", "sla.breach"]
     notifier: str
     notifier_type: str
     status: DeliveryStatus

@@ -266,6 +266,8 @@ class Thread(Record):
     turns: tuple[ThreadTurn, ...] = ()
     resolved_at: tuple[UtcDatetime, ...] = ()
     """Times of resolve commands."""
+    alerts_sent: tuple[str, ...] = ()
+    """SLA alerts already published for the thread (their event ids), so a sweep sends each once."""
 
 
 class Stage(StrEnum):

@@ -114,7 +114,7 @@ def effective_settings(base: Settings, servers: EmbeddedServers, data_dir: Path,
 def write_config(settings: Settings, path: Path) -> Path:
     data = settings.model_dump(mode="json", exclude_defaults=True)
     for section in ("kafka", "elasticsearch"):  # secrets stay in the environment the child inherits
-        for key in ("sasl_password", "password", "api_key"):
+        for key in ("sasl_password", "password", "api_key", "kibana_api_key", "kibana_password"):
             data.get(section, {}).pop(key, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

@@ -47,8 +47,9 @@ from tenacity import (
 )
 
 from streams.config.notifiers import NotifySettings, RetrySettings, RouteSettings
-from streams.contracts.incidents import Delivery, DeliveryStatus, IncidentEvent
+from streams.contracts.incidents import Delivery, DeliveryStatus
 from streams.contracts.records import utc_now
+from streams.contracts.sla import Alert, subject
 from streams.notify.factory import build_notifiers
 from streams.notify.notifier import Notifier, Rejected, Retryable
 from streams.notify.routing import routed
@@ -121,13 +122,13 @@ class Deliverer:
         self._sleep = sleep
         self._clock = clock
 
-    def wants(self, event: IncidentEvent) -> bool:
+    def wants(self, event: Alert) -> bool:
         return bool(routed(event, [self.notifier.name], self.routes))
 
-    def delivery_id(self, event: IncidentEvent) -> str:
+    def delivery_id(self, event: Alert) -> str:
         return f"{event.event_id}:{self.notifier.name}"
 
-    async def deliver(self, event: IncidentEvent) -> Delivery | None:
+    async def deliver(self, event: Alert) -> Delivery | None:
         """The event's delivery record: the stored one when there is one, else the outcome of
         sending it now (``muted`` without sending when ``event.page`` is False). None when the
         routes do not send it here. May take up to ``max_elapsed_s`` plus one attempt."""
@@ -146,7 +147,7 @@ class Deliverer:
         self._log(record)
         return record
 
-    async def _send(self, event: IncidentEvent, tally: _Tally) -> DeliveryStatus:
+    async def _send(self, event: Alert, tally: _Tally) -> DeliveryStatus:
         p = self.policy
         deadline = time.monotonic() + p.max_elapsed_s
         retrying = AsyncRetrying(
@@ -164,7 +165,7 @@ class Deliverer:
             return "failed"
         return "delivered"
 
-    async def _attempt(self, event: IncidentEvent, tally: _Tally, deadline: float) -> None:
+    async def _attempt(self, event: Alert, tally: _Tally, deadline: float) -> None:
         tally.attempts += 1
         tally.first_at = tally.first_at or self._clock()
         timeout = max(0.01, min(self.policy.attempt_timeout_s, deadline - time.monotonic()))
@@ -200,12 +201,13 @@ class Deliverer:
         p = self.policy
         return wait_random_exponential(multiplier=p.initial_s, max=p.max_s, min=p.initial_s / 2)(state)
 
-    def _record(self, event: IncidentEvent, status: DeliveryStatus, tally: _Tally) -> Delivery:
+    def _record(self, event: Alert, status: DeliveryStatus, tally: _Tally) -> Delivery:
+        incident_id, version = subject(event)
         return Delivery(
             delivery_id=self.delivery_id(event),
             event_id=event.event_id,
-            incident_id=event.incident.incident_id,
-            version=event.incident.version,
+            incident_id=incident_id,
+            version=version,
             type=event.type,
             notifier=self.notifier.name,
             notifier_type=self.notifier.type,

@@ -16,6 +16,8 @@ from pathlib import Path
 import aiosmtplib
 
 from streams.contracts.incidents import IncidentEvent
+from streams.contracts.sla import Alert, SlaEvent
+from streams.notify import sla_render
 from streams.notify.notifier import Rejected, Retryable, SendResult
 from streams.notify.render import details, problem, samples, summary
 
@@ -46,14 +48,23 @@ def html_body(event: IncidentEvent) -> str:
     )
 
 
-def message(event: IncidentEvent, from_addr: str, to: tuple[str, ...]) -> EmailMessage:
+def message(event: Alert, from_addr: str, to: tuple[str, ...]) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = summary(event)[:200]
+    if isinstance(event, SlaEvent):
+        text = sla_render.summary(event)
+        rows = [f"{k}: {v}" for k, v in sla_render.details(event).items() if v not in (None, "")]
+        plain, rich = (
+            "\n".join([text, "", *rows]) + "\n",
+            f"<html><body><p>{html.escape(text)}</p></body></html>",
+        )
+    else:
+        text, plain, rich = summary(event), text_body(event), html_body(event)
+    msg["Subject"] = text[:200]
     msg["From"] = from_addr
     msg["To"] = ", ".join(to)
     msg["Message-ID"] = f"<{event.event_id.replace(':', '.')}@flarewatch>"
-    msg.set_content(text_body(event))
-    msg.add_alternative(html_body(event), subtype="html")
+    msg.set_content(plain)
+    msg.add_alternative(rich, subtype="html")
     return msg
 
 
@@ -80,7 +91,7 @@ class EmailNotifier:
     timeout_s: float = 10.0
     type: str = "email"
 
-    async def send(self, event: IncidentEvent) -> SendResult:
+    async def send(self, event: Alert) -> SendResult:
         try:
             _, reply = await aiosmtplib.send(
                 message(event, self.from_addr, self.to),

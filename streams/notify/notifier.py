@@ -1,7 +1,7 @@
 """The one interface every notifier implements, and what a send may end in.
 
-A notifier turns one :class:`IncidentEvent` into one message on an external system. It neither
-retries nor records: the :class:`~streams.notify.deliver.Deliverer` does both.
+A notifier turns one :class:`IncidentEvent` or SLA alert (:class:`SlaEvent`) into one message on
+an external system. It neither retries nor records: the :class:`~streams.notify.deliver.Deliverer` does both.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-from streams.contracts.incidents import IncidentEvent
+from streams.contracts.sla import Alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class Notifier(Protocol):
     @property
     def type(self) -> str: ...
 
-    async def send(self, event: IncidentEvent) -> SendResult: ...
+    async def send(self, event: Alert) -> SendResult: ...
 
 
 def check_http(status: int, headers: Mapping[str, str], body: str) -> SendResult:

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from streams.config.notifiers import PAGERDUTY_URL
 from streams.contracts.incidents import IncidentEvent
+from streams.contracts.sla import Alert, SlaEvent
+from streams.notify import sla_render
 from streams.notify.httpclient import post
 from streams.notify.notifier import SendResult
 from streams.notify.render import details, summary
@@ -59,6 +61,26 @@ def body(event: IncidentEvent, routing_key: str, source: str = "flarewatch") -> 
     return out
 
 
+def sla_body(event: SlaEvent, routing_key: str, source: str = "flarewatch") -> dict[str, Any]:
+    """A breach and its warning fold into one PagerDuty alert per thread and target."""
+    return {
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": f"sla:{event.thread_key}:{event.target}",
+        "client": "Flarewatch",
+        "payload": {
+            "summary": sla_render.summary(event)[:1024],
+            "source": source,
+            "severity": "error" if event.type == "sla.breach" else "warning",
+            "timestamp": event.emitted_at.isoformat(),
+            "component": event.target,
+            "group": event.brand,
+            "class": "sla",
+            "custom_details": sla_render.details(event),
+        },
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class PagerDutyNotifier:
     name: str
@@ -72,6 +94,9 @@ class PagerDutyNotifier:
     def endpoint(self) -> str:
         return self.url.rstrip("/") + "/v2/enqueue"
 
-    async def send(self, event: IncidentEvent) -> SendResult:
-        data = json.dumps(body(event, self.routing_key, self.source)).encode()
+    async def send(self, event: Alert) -> SendResult:
+        if isinstance(event, SlaEvent):
+            data = json.dumps(sla_body(event, self.routing_key, self.source)).encode()
+        else:
+            data = json.dumps(body(event, self.routing_key, self.source)).encode()
         return await post(self.endpoint, data, {"content-type": "application/json"}, self.timeout_s)

@@ -17,6 +17,8 @@ import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from streams.contracts.incidents import IncidentEvent
+from streams.contracts.sla import Alert, SlaEvent
+from streams.notify import sla_render
 from streams.notify.notifier import Retryable, SendResult, check_http
 from streams.notify.render import counts, problem, samples, summary
 
@@ -64,6 +66,14 @@ def blocks(event: IncidentEvent) -> list[dict[str, Any]]:
     return out
 
 
+def sla_blocks(event: SlaEvent) -> list[dict[str, Any]]:
+    icon = ":red_circle:" if event.type == "sla.breach" else ":large_orange_circle:"
+    out = [_section(f"{icon} {_escape(sla_render.summary(event))}")]
+    if event.opening:
+        out.append(_section(f">{_escape(event.opening)}"))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class SlackNotifier:
     name: str
@@ -71,12 +81,16 @@ class SlackNotifier:
     timeout_s: float = 10.0
     type: str = "slack"
 
-    async def send(self, event: IncidentEvent) -> SendResult:
+    async def send(self, event: Alert) -> SendResult:
         client = AsyncWebhookClient(
             self.url, timeout=math.ceil(self.timeout_s), retry_handlers=[], logger=_quiet
         )
         try:
-            response = await client.send(text=summary(event), blocks=blocks(event))
+            if isinstance(event, SlaEvent):
+                text, parts = sla_render.summary(event), sla_blocks(event)
+            else:
+                text, parts = summary(event), blocks(event)
+            response = await client.send(text=text, blocks=parts)
         except TimeoutError:
             raise Retryable(f"no answer within {self.timeout_s:g}s") from None
         except aiohttp.ClientError as exc:

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
-from streams.contracts.incidents import IncidentEvent
+from streams.contracts.sla import Alert, SlaEvent
+from streams.notify import sla_render
 from streams.notify.httpclient import post
 from streams.notify.notifier import SendResult
 from streams.notify.render import incident_data
@@ -39,8 +40,15 @@ def signer(secret: str) -> Webhook:
         raise ValueError(f"the webhook secret is not whsec_<base64>: {type(exc).__name__}") from None
 
 
-def body(event: IncidentEvent) -> str:
-    payload = {"type": event.type, "timestamp": _iso(event.emitted_at), "data": incident_data(event.incident)}
+def body(event: Alert) -> str:
+    """SLA alerts carry the thread: ``{"type": "sla.breach", "data": {"id": <alert id>, "thread_key":
+    ..., "target": ..., "due_at": ...}}``."""
+    data = (
+        {"id": event.event_id, **sla_render.details(event)}
+        if isinstance(event, SlaEvent)
+        else incident_data(event.incident)
+    )
+    payload = {"type": event.type, "timestamp": _iso(event.emitted_at), "data": data}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -64,7 +72,7 @@ class WebhookNotifier:
     def __post_init__(self) -> None:
         signer(self.secret)
 
-    async def send(self, event: IncidentEvent) -> SendResult:
+    async def send(self, event: Alert) -> SendResult:
         text = body(event)
         headers = signed_headers(signer(self.secret), event.event_id, text, datetime.now(UTC))
         return await post(self.url, text.encode(), headers, self.timeout_s)

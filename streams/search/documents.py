@@ -6,6 +6,7 @@ from typing import Any
 
 from streams.contracts.incidents import Incident
 from streams.contracts.records import MentionRemoval, ScoredMention, Thread
+from streams.search.threads import Service
 
 
 def mention_document(scored: ScoredMention) -> dict[str, Any]:
@@ -51,7 +52,9 @@ def mention_document(scored: ScoredMention) -> dict[str, Any]:
     }
 
 
-def thread_document(thread: Thread, opening_text: str | None = None) -> dict[str, Any]:
+def thread_document(
+    thread: Thread, opening_text: str | None = None, service: Service | None = None
+) -> dict[str, Any]:
     body = thread.model_dump(
         mode="json",
         exclude={
@@ -64,9 +67,20 @@ def thread_document(thread: Thread, opening_text: str | None = None) -> dict[str
             "brand_reply_times",
             "turns",
             "resolved_at",
+            "alerts_sent",
         },
     )
     body["root_id"] = thread.root_id
+    if service is not None:
+        body["first_response_business_seconds"] = service.first_response_business_seconds
+        if service.clock is not None:
+            c = service.clock
+            body["sla"] = {
+                "target": c.target,
+                "target_seconds": c.elapsed_seconds + c.remaining_seconds,
+                "due_at": c.due_at.isoformat(),
+                "state": c.state,
+            }
     doc: dict[str, Any] = {
         "@timestamp": thread.last_activity_at.isoformat(),
         "flarewatch": {
@@ -81,6 +95,7 @@ def thread_document(thread: Thread, opening_text: str | None = None) -> dict[str
                 "brand_reply_times": [t.isoformat() for t in thread.brand_reply_times],
                 "turns": [t.model_dump(mode="json") for t in thread.turns],
                 "resolved_at": [t.isoformat() for t in thread.resolved_at],
+                "alerts_sent": list(thread.alerts_sent),
             },
         },
     }
@@ -91,9 +106,10 @@ def thread_document(thread: Thread, opening_text: str | None = None) -> dict[str
 
 def thread_from_document(doc: dict[str, Any]) -> Thread:
     fw = doc["flarewatch"]
+    derived = ("sla", "first_response_business_seconds")  # written from the thread and a clock
     return Thread.model_validate(
         {
-            **fw["thread"],
+            **{k: v for k, v in fw["thread"].items() if k not in derived},
             "brand": fw["brand"],
             "platform": fw["platform"],
             "channel": fw["channel"],
@@ -102,6 +118,7 @@ def thread_from_document(doc: dict[str, Any]) -> Thread:
             "brand_reply_times": fw["internal"]["brand_reply_times"],
             "turns": fw["internal"].get("turns", []),
             "resolved_at": fw["internal"].get("resolved_at", []),
+            "alerts_sent": fw["internal"].get("alerts_sent", []),
         }
     )
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
+from models.threads.calendar import BusinessCalendar
+from models.threads.policy import SlaPolicy
+from models.threads.sla import DEFAULT_TARGETS
 from streams.contracts.incidents import Incident
-from streams.contracts.records import MentionRemoval, ScoredMention
+from streams.contracts.records import MentionRemoval, ScoredMention, utc_now
 from streams.search.documents import (
     incident_document,
     mention_document,
@@ -21,7 +25,7 @@ from streams.search.documents import (
 )
 from streams.search.layout import Layout
 from streams.search.sink import Action, BulkWriter, Rejected
-from streams.search.threads import merge
+from streams.search.threads import merge, service
 
 log = logging.getLogger("flarewatch.search")
 MAX_CONFLICT_ROUNDS = 20
@@ -31,10 +35,20 @@ class Indexer:
     """Idempotent writers; each method returns only when the server acknowledged everything it
     did not reject for good (those come back as :class:`Rejected`)."""
 
-    def __init__(self, client: AsyncElasticsearch, layout: Layout, writer: BulkWriter) -> None:
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        layout: Layout,
+        writer: BulkWriter,
+        policy: SlaPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.client = client
         self.layout = layout
         self.writer = writer
+        self.policy = policy or SlaPolicy(BusinessCalendar.always(), DEFAULT_TARGETS)
+        """Business hours and response targets: the SLA clock each thread document shows."""
+        self.clock = clock
 
     async def mentions(self, batch: Sequence[ScoredMention]) -> list[Rejected]:
         """Write each mention's document, merged into what is there: a removal recorded before the
@@ -112,7 +126,8 @@ class Indexer:
             thread = merge(previous, mentions)
             if previous is not None and thread == previous:
                 continue  # every mention was already counted
-            source = thread_document(thread, _opening_text(doc, mentions, thread.root_id))
+            opening = _opening_text(doc, mentions, thread.root_id)
+            source = thread_document(thread, opening, service(thread, self.policy, self.clock()))
             if doc:
                 actions.append(
                     Action(

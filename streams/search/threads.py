@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from models.threads.fold import ThreadMessage, ThreadState, fold
+from models.threads.policy import SlaPolicy
 from models.threads.replies import ReplyAction, closes_thread, customer_thanks, reply_actions, reply_mistakes
+from models.threads.sla import Clock
 from models.threads.status import Turn
 from streams.contracts.records import (
     Channel,
@@ -29,14 +31,14 @@ def merge(thread: Thread | None, mentions: Iterable[ScoredMention]) -> Thread:
     """``thread`` (None for a new one, named after the first mention) plus the mentions it has not
     counted yet. Raises ``ValueError`` when given neither."""
     batch = list(mentions)
-    state = fold(None if thread is None else _state(thread), [_message(s) for s in batch])
+    state = fold(None if thread is None else state_of(thread), [_message(s) for s in batch])
     identity = thread.model_dump(include=_IDENTITY) if thread is not None else _identity(batch[0].mention)
     return _thread(identity, state, thread)
 
 
 def resolve(thread: Thread, at: datetime) -> Thread:
     """``thread`` resolved by a command at ``at``; a later customer message opens it again."""
-    return _thread(thread.model_dump(include=_IDENTITY), _state(thread).resolve(at), thread)
+    return _thread(thread.model_dump(include=_IDENTITY), state_of(thread).resolve(at), thread)
 
 
 def _thread(identity: dict[str, Any], state: ThreadState, previous: Thread | None) -> Thread:
@@ -70,6 +72,7 @@ def _thread(identity: dict[str, Any], state: ThreadState, previous: Thread | Non
         mention_ids=state.mention_ids,
         turns=tuple(ThreadTurn(**asdict(t)) for t in state.turns),
         resolved_at=state.resolved_at,
+        alerts_sent=() if previous is None else previous.alerts_sent,
     )
 
 
@@ -101,7 +104,25 @@ def _message(scored: ScoredMention) -> ThreadMessage:
     )
 
 
-def _state(thread: Thread) -> ThreadState:
+@dataclass(frozen=True, slots=True)
+class Service:
+    """How the brand is doing on a thread at a moment: the most urgent response clock running (None
+    when the thread does not wait for the brand) and the first response in business time."""
+
+    clock: Clock | None
+    first_response_business_seconds: float | None
+
+
+def service(thread: Thread, policy: SlaPolicy, now: datetime) -> Service:
+    state = state_of(thread)
+    clocks = policy.clocks(thread.brand, state, thread.public, now)
+    business = None
+    if thread.first_customer_at is not None and thread.first_response_at is not None:
+        business = policy.calendar(thread.brand).elapsed(thread.first_customer_at, thread.first_response_at)
+    return Service(clocks[0] if clocks else None, business)
+
+
+def state_of(thread: Thread) -> ThreadState:
     return ThreadState(
         started_at=thread.started_at,
         last_activity_at=thread.last_activity_at,

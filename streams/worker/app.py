@@ -29,7 +29,9 @@ import faust
 from elasticsearch import AsyncElasticsearch
 
 from streams.config.settings import Settings
+from streams.contracts.codec import encode
 from streams.contracts.incidents import Delivery
+from streams.contracts.sla import SlaEvent
 from streams.kafka.clients import faust_broker_url, faust_credentials
 from streams.kafka.dead_letters import DlqLimit
 from streams.kafka.topics import Topics
@@ -39,6 +41,7 @@ from streams.search.client import async_client, layout
 from streams.search.indexer import Indexer
 from streams.search.layout import Layout
 from streams.search.sink import BulkWriter
+from streams.search.sweep import ThreadSweeper
 from streams.worker import pages
 from streams.worker.agents import Context, DetectAgent, IndexAgent, RemovalsAgent, ScoreAgent
 from streams.worker.health import Health
@@ -114,6 +117,8 @@ class Pipeline:
             agent = f"notify-{deliverer.notifier.name}"
             loop = self._notify_loop(agent, deliverer)
             self.app.agent(self.topics[names.incidents], name=agent)(self.health.watch(agent, loop))
+        self._sweeper: ThreadSweeper | None = None
+        self.app.timer(settings.threads.sweep_interval_s, on_leader=True, name="sweep")(self.sweep)
         pages.register(self.app, self.health, self.counters, lambda: self.fatal)
         self.health.attach(self.app, lambda: self.search.ping(), self._stop_worker)
         self.app.on_before_shutdown.connect(self._close)
@@ -202,6 +207,23 @@ class Pipeline:
 
         return notify
 
+    async def sweep(self) -> None:
+        """On the leader, every ``threads.sweep_interval_s``: SLA alerts that fell due go to the
+        notifiers (on the incidents topic, keyed by thread), quiet threads become stale. A failed
+        sweep is logged and tried again at the next tick."""
+        if self._sweeper is None:
+            self._sweeper = ThreadSweeper(
+                self.search, self.search_layout(), self.settings.sla_policy(), self._publish_alerts
+            )
+        try:
+            await self._sweeper.sweep()
+        except Exception as exc:
+            log.warning("thread sweep failed (%s: %s); trying again next time", type(exc).__name__, exc)
+
+    async def _publish_alerts(self, events: Sequence[SlaEvent]) -> None:
+        messages = [(e.thread_key.encode(), encode(e)) for e in events]
+        await self.publish(self.context.topics.incidents, messages)
+
     # -- helpers --------------------------------------------------------------------------
 
     async def publish(
@@ -255,7 +277,7 @@ class Pipeline:
 
     def _indexer(self) -> Indexer:
         writer = BulkWriter(self.search, on_retry=lambda: self.counters.add(Metric.INDEX_RETRIES))
-        return Indexer(self.search, self.search_layout(), writer)
+        return Indexer(self.search, self.search_layout(), writer, self.settings.sla_policy())
 
     async def _stop_worker(self, exc: BaseException) -> None:
         log.critical("%s", exc)

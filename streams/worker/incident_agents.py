@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, TransportError
 
-from streams.contracts.codec import Invalid, decode, encode
-from streams.contracts.incidents import Delivery, Incident, IncidentEvent
+from streams.contracts.codec import Invalid, encode
+from streams.contracts.incidents import Delivery, Incident
 from streams.contracts.limits import MAX_MESSAGE_BYTES
 from streams.contracts.records import Stage
+from streams.contracts.sla import Alert, decode_alert
 from streams.search.sink import TRANSIENT_STATUS, Backoff
 from streams.worker.agents import Agent, Context
 from streams.worker.messages import Failed, Incoming, error_reason, failed
@@ -98,7 +99,7 @@ class IncidentsAgent(Agent[IncidentsOutput]):
 
 
 class Deliverer(Protocol):
-    async def deliver(self, event: IncidentEvent) -> Delivery | None:
+    async def deliver(self, event: Alert) -> Delivery | None:
         """The event's delivery record (None: not routed to this notifier). Never raises for the
         notifier's failures; raises when the delivery records cannot be read or written."""
         ...
@@ -138,7 +139,7 @@ class NotifyAgent(Agent[NotifyOutput]):
     async def run(self, batch: Sequence[Incoming]) -> NotifyOutput:
         out = NotifyOutput()
         for message in batch:
-            event = decode(IncidentEvent, message.value, message.partition, message.offset, self.max_bytes)
+            event = decode_alert(message.value, message.partition, message.offset, self.max_bytes)
             if isinstance(event, Invalid):
                 out.dead.append(failed(message, event.reason, Stage.NOTIFY))
                 continue
@@ -151,7 +152,7 @@ class NotifyAgent(Agent[NotifyOutput]):
         out.valid = [id(message) not in dead for message in batch]
         return out
 
-    async def _deliver(self, event: IncidentEvent) -> Delivery | None:
+    async def _deliver(self, event: Alert) -> Delivery | None:
         attempt = 0
         while True:
             try:
