@@ -118,6 +118,17 @@ class ThreadState:
     def reply_actions(self) -> tuple[frozenset[str], ...]:
         return tuple(frozenset(t.actions) for t in self.turns if t.from_brand)
 
+    @property
+    def removed_mentions(self) -> int:
+        return sum(t.removed for t in self.turns)
+
+    def mark_removed(self, ids: Iterable[str]) -> ThreadState:
+        """The thread with these messages marked removed (deleted or hidden on the platform); they
+        stay in it, and in its counts."""
+        gone = set(ids)
+        turns = tuple(replace(t, removed=True) if t.id in gone else t for t in self.turns)
+        return self if turns == self.turns else replace(self, turns=turns)
+
     def resolve(self, at: datetime) -> ThreadState:
         """The thread resolved by a command at ``at`` (idempotent)."""
         if at in self.resolved_at:

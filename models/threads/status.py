@@ -32,6 +32,8 @@ class Turn:
     """A brand reply that closes the case, or a customer's thanks."""
     actions: tuple[str, ...] = ()
     """What a brand reply did (:class:`models.threads.replies.ReplyAction` values)."""
+    removed: bool = False
+    """Deleted or hidden on the platform since; it stays in the thread."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,6 +216,7 @@ class ThreadTurn(Record):
     sentiment: str = "neutral"
     closes: bool = False
     actions: tuple[str, ...] = ()
+    removed: bool = False
 
 
 class SentimentTrajectory(Record):
@@ -261,6 +262,8 @@ class Thread(Record):
     """``hotline_redirect``, ``private_only``: the commonest mistakes in social customer care."""
     awaiting_since: UtcDatetime | None = None
     """The oldest customer message the brand has not answered yet."""
+    removed_mentions: int = 0
+    """Messages deleted or hidden on the platform since: they stay in the thread, marked."""
     mention_ids: tuple[str, ...]
     """Ids already counted, so a replayed mention is not counted twice (capped, see threads)."""
     turns: tuple[ThreadTurn, ...] = ()

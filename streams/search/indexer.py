@@ -14,7 +14,7 @@ from models.threads.calendar import BusinessCalendar
 from models.threads.policy import SlaPolicy
 from models.threads.sla import DEFAULT_TARGETS
 from streams.contracts.incidents import Incident
-from streams.contracts.records import MentionRemoval, ScoredMention, utc_now
+from streams.contracts.records import MentionRemoval, ScoredMention, Thread, utc_now
 from streams.search.documents import (
     incident_document,
     mention_document,
@@ -25,7 +25,7 @@ from streams.search.documents import (
 )
 from streams.search.layout import Layout
 from streams.search.sink import Action, BulkWriter, Rejected
-from streams.search.threads import merge, service
+from streams.search.threads import mark_removed, merge, service
 
 log = logging.getLogger("flarewatch.search")
 MAX_CONFLICT_ROUNDS = 20
@@ -97,7 +97,62 @@ class Indexer:
             if removal.created_at is not None:
                 body["upsert"] = removal_placeholder(removal)
             actions.append(Action("update", index, removal.mention_id, body))
-        return missing + (await self.writer.write(actions)).rejected
+        rejected = missing + (await self.writer.write(actions)).rejected
+        failed = {r.action.id for r in rejected}
+        written = {m: index for m, index in located.items() if m not in failed}
+        return rejected + await self._mark_removed(written)
+
+    async def _mark_removed(self, located: dict[str, str]) -> list[Rejected]:
+        """Mark removed mentions in their threads (which keep them). A mention whose thread does
+        not count it yet (removed before it was indexed) is not marked."""
+        if not located:
+            return []
+        found = await self.writer.retrying(
+            lambda: self.client.mget(
+                docs=[
+                    {"_index": i, "_id": m, "_source": ["flarewatch.thread.key"]} for m, i in located.items()
+                ]
+            ),
+            f"reading the threads of {len(located)} removed mentions",
+        )
+        gone: dict[str, set[str]] = defaultdict(set)
+        for doc in found.body["docs"]:
+            key = doc.get("_source", {}).get("flarewatch", {}).get("thread", {}).get("key")
+            if doc.get("found") and isinstance(key, str):
+                gone[key].add(doc["_id"])
+        return await self._rewrite_threads(gone, lambda thread, ids: mark_removed(thread, ids))
+
+    async def _rewrite_threads(
+        self, changes: dict[str, set[str]], change: Callable[[Thread, set[str]], Thread]
+    ) -> list[Rejected]:
+        """Apply ``change`` to existing thread documents, retrying those changed meanwhile."""
+        rejected: list[Rejected] = []
+        for _ in range(MAX_CONFLICT_ROUNDS):
+            if not changes:
+                return rejected
+            actions = []
+            for doc in await self._read_threads(list(changes)):
+                thread = thread_from_document(doc["_source"])
+                changed = change(thread, changes[doc["_id"]])
+                if changed == thread:
+                    continue
+                source = thread_document(
+                    changed, doc["_source"].get("message"), service(changed, self.policy, self.clock())
+                )
+                version = doc["_seq_no"], doc["_primary_term"]
+                actions.append(Action("index", self.layout.threads, doc["_id"], source, *version))
+            outcome = await self.writer.write(actions)
+            rejected += outcome.rejected
+            redo = {a.id for a in outcome.conflicts}
+            changes = {k: v for k, v in changes.items() if k in redo}
+        raise RuntimeError(f"threads {sorted(changes)} kept changing under us; giving up this batch")
+
+    async def _read_threads(self, keys: list[str]) -> list[dict[str, Any]]:
+        """The thread documents that exist among ``keys`` (with their sequence numbers)."""
+        found = await self.writer.retrying(
+            lambda: self.client.mget(index=self.layout.threads, ids=keys), f"reading {len(keys)} threads"
+        )
+        return [d for d in found.body["docs"] if d.get("found")]
 
     async def threads(self, batch: Sequence[ScoredMention]) -> list[Rejected]:
         groups: dict[str, list[ScoredMention]] = defaultdict(list)

@@ -123,6 +123,7 @@ THREAD_PROPERTIES: dict[str, Any] = {
                     "status_history": {"properties": {"status": KEYWORD, "at": DATE}},
                     "public": BOOL,
                     "participants": KEYWORD,
+                    "removed_mentions": INT,
                     "sentiment": {"properties": {"first": KEYWORD, "latest": KEYWORD, "worst": KEYWORD}},
                     "reply_actions": KEYWORD,
                     "reply_mistakes": KEYWORD,

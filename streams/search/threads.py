@@ -36,6 +36,11 @@ def merge(thread: Thread | None, mentions: Iterable[ScoredMention]) -> Thread:
     return _thread(identity, state, thread)
 
 
+def mark_removed(thread: Thread, mention_ids: Iterable[str]) -> Thread:
+    """``thread`` with these of its messages marked removed (they stay in it)."""
+    return _thread(thread.model_dump(include=_IDENTITY), state_of(thread).mark_removed(mention_ids), thread)
+
+
 def resolve(thread: Thread, at: datetime) -> Thread:
     """``thread`` resolved by a command at ``at``; a later customer message opens it again."""
     return _thread(thread.model_dump(include=_IDENTITY), state_of(thread).resolve(at), thread)
@@ -69,6 +74,7 @@ def _thread(identity: dict[str, Any], state: ThreadState, previous: Thread | Non
         reply_actions=tuple(sorted(set().union(*actions))),
         reply_mistakes=tuple(sorted(reply_mistakes(public, actions))),
         awaiting_since=state.awaiting_since,
+        removed_mentions=state.removed_mentions,
         mention_ids=state.mention_ids,
         turns=tuple(ThreadTurn(**asdict(t)) for t in state.turns),
         resolved_at=state.resolved_at,

@@ -43,6 +43,7 @@ def test_removals_are_recorded_on_mentions_that_stay_searchable(settings: Settin
             texts = {1: "skandal, usunęli mój komentarz", 2: "ukryty komentarz o zwrocie", 3: "zwykły"}
             first = [scored(mention(n, text=texts[n])) for n in (1, 3)]
             assert await indexer.mentions(first) == []
+            assert await indexer.threads(first) == []
             await search.indices.refresh(index=names.mentions)
             rejected = await indexer.removals(
                 [
@@ -59,6 +60,8 @@ def test_removals_are_recorded_on_mentions_that_stay_searchable(settings: Settin
                 index=names.mentions, query={"exists": {"field": "flarewatch.removal.removed_at"}}, size=10
             )
             docs = {h["_id"]: h["_source"] for h in found.body["hits"]["hits"]}
+            thread = await search.get(index=names.threads, id="zakupowo:facebook:post1")
+            docs["thread"] = thread.body["_source"]
             words = await search.search(
                 index=names.mentions, query={"match": {"message": "komentarz"}}, size=10
             )
@@ -67,6 +70,11 @@ def test_removals_are_recorded_on_mentions_that_stay_searchable(settings: Settin
             await search.close()
 
     docs, searchable = asyncio.run(scenario())
+    thread = docs.pop("thread")
+    assert thread["flarewatch"]["thread"]["removed_mentions"] == 1  # c1 stays in its thread, marked
+    assert thread["flarewatch"]["thread"]["mentions"] == 2
+    marked = {t["id"]: t["removed"] for t in thread["flarewatch"]["internal"]["turns"]}
+    assert marked == {"facebook:c1": True, "facebook:c3": False}
     assert sorted(docs) == ["facebook:c1", "facebook:c2"]
     assert docs["facebook:c1"]["flarewatch"]["removal"]["removed_by"] == "page"
     assert docs["facebook:c1"]["message"] == "skandal, usunęli mój komentarz"

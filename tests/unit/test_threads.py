@@ -7,7 +7,7 @@ import pytest
 import models.threads.fold as fold_module
 from models.threads.fold import ThreadMessage, fold
 from streams.contracts.records import ScoredMention, Thread
-from streams.search.threads import merge, resolve
+from streams.search.threads import mark_removed, merge, resolve
 from tests.factories import T0, mention, scored
 
 
@@ -151,3 +151,12 @@ def test_documents_written_before_turns_were_kept_still_read() -> None:
     thread = merge(None, [scored(mention(1, 0))])
     legacy = thread.model_dump(mode="json") | {"status": "awaiting_response", "turns": []}
     assert Thread.model_validate(legacy).status == "new"
+
+
+def test_a_removed_message_stays_in_its_thread_marked() -> None:
+    thread = merge(None, [scored(mention(1, 0)), scored(mention(2, 5))])
+    marked = mark_removed(thread, ["facebook:c1", "facebook:c9"])
+    assert marked.removed_mentions == 1 and marked.mentions == 2
+    assert [t.removed for t in marked.turns] == [True, False]
+    assert mark_removed(marked, ["facebook:c1"]) == marked
+    assert merge(marked, [scored(mention(3, 9))]).removed_mentions == 1  # later messages keep the mark
