@@ -34,6 +34,7 @@ COMMANDS = {
     "collect": "streams.cli.collect:collect",
     "kibana": "streams.cli.kibana:kibana",
     "sla": "streams.cli.sla:sla",
+    "threads": "streams.cli.threads:threads",
 }
 """Command name -> where it lives. Imported when used: most commands never load torch, and a
 command that fails at once (a taken port, a bad flag) should not wait seconds for it first."""

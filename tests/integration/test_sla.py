@@ -11,14 +11,15 @@ import json
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 from standardwebhooks import Webhook
 
 from streams.config.settings import Settings
-from streams.contracts.records import Author, RawMention
+from streams.contracts.records import Author, RawMention, utc_now
 from streams.devstack.demo import write_config
 from streams.search.client import layout
 from tests.integration.conftest import Harness, wait_for
@@ -154,3 +155,49 @@ def test_response_times_and_one_warning_and_one_breach_per_unanswered_message(
     assert row["next_response_median"] == NEXT_RESPONSE
     assert wall[0]["first_response_median"] == (at(12, 10) - at(10, 16)).total_seconds()
     assert wall[0]["clock"] == "wall" and row["clock"] == "business"
+
+
+def test_a_thread_resolved_by_command_reopens_on_the_next_customer_message(
+    settings: Settings, tmp_path: Any
+) -> None:
+    import asyncio
+
+    from streams.search.client import async_client, sync_client
+    from streams.search.indexer import Indexer
+    from streams.search.setup import ensure_layout
+    from streams.search.sink import BulkWriter
+    from tests.factories import scored
+
+    names = layout(settings.elasticsearch)
+    with sync_client(settings.elasticsearch) as client:
+        ensure_layout(client, names, now=at(12, 10))
+
+    async def index(batch: list[RawMention]) -> None:
+        search = async_client(settings.elasticsearch)
+        try:
+            assert await Indexer(search, names, BulkWriter(search)).threads([scored(m) for m in batch]) == []
+        finally:
+            await search.close()
+
+    asyncio.run(index(CONVERSATION[:2]))
+    config = write_config(settings, tmp_path / "flarewatch.yaml")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "streams", "--config", str(config), "threads", "resolve", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    done = cli("zakupowo:facebook:post1")
+    assert done.returncode == 0 and done.stdout.startswith("zakupowo:facebook:post1: resolved since"), done
+    missing = cli("zakupowo:facebook:nothing")
+    assert missing.returncode == 1 and "no thread zakupowo:facebook:nothing" in missing.stderr
+    es = Elasticsearch(settings.elasticsearch.url)
+    doc = es.get(index=names.threads, id="zakupowo:facebook:post1")["_source"]["flarewatch"]["thread"]
+    assert doc["status"] == "resolved"
+    late = CONVERSATION[2].model_copy(update={"created_at": utc_now() + timedelta(minutes=5)})
+    asyncio.run(index([CONVERSATION[2]]))  # written before the resolution: it stays resolved
+    doc = es.get(index=names.threads, id="zakupowo:facebook:post1")["_source"]["flarewatch"]["thread"]
+    assert doc["status"] == "resolved" and doc["mentions"] == 3
+    asyncio.run(index([late.model_copy(update={"native_id": "c9"})]))  # the customer writes again
+    doc = es.get(index=names.threads, id="zakupowo:facebook:post1")["_source"]["flarewatch"]["thread"]
+    assert doc["status"] == "awaiting_brand" and when(doc["awaiting_since"]) == late.created_at
+    assert [c["status"] for c in doc["status_history"]][-2:] == ["resolved", "awaiting_brand"]
