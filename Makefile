@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: setup lint
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/pytest -q -ra --durations=12
 
 bench: setup

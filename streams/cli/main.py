@@ -35,6 +35,7 @@ COMMANDS = {
     "kibana": "streams.cli.kibana:kibana",
     "sla": "streams.cli.sla:sla",
     "threads": "streams.cli.threads:threads",
+    "web": "streams.cli.web:web",
 }
 """Command name -> where it lives. Imported when used: most commands never load torch, and a
 command that fails at once (a taken port, a bad flag) should not wait seconds for it first."""

@@ -25,6 +25,7 @@ from streams.config.notifiers import NotifySettings
 from streams.config.scoring import ScoringSettings
 from streams.config.search import ElasticsearchSettings
 from streams.config.sla import ThreadSettings, sla_policy
+from streams.config.web import WebSettings
 from streams.config.worker import WorkerSettings
 
 
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
     """Monitored brands. Empty: accept mentions of any brand (development)."""
     threads: ThreadSettings = Field(default_factory=ThreadSettings)
     """Business hours, response targets (SLAs) and when an open thread goes stale."""
+    web: WebSettings = Field(default_factory=WebSettings)
+    """The crisis-room page: where it listens, its refresh and the token for its actions."""
 
     def sla_policy(self) -> SlaPolicy:
         return sla_policy(self.threads, {b.name: b.service for b in self.brands if b.service is not None})

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from elasticsearch import Elasticsearch
@@ -30,6 +30,9 @@ from streams.devstack.embedded import EmbeddedServers, free_port
 from streams.devstack.incidents import Outcome, announce, read_outcome
 from streams.search.client import layout, sync_client
 from streams.worker.metrics import Metric, Tally, Watch
+
+if TYPE_CHECKING:
+    from streams.web.app import PageServer
 
 SAMPLE = Path(__file__).parent / "sample" / "mentions.jsonl"
 DEMO_CONFIG = Path(__file__).parent / "sample" / "demo.yaml"
@@ -116,6 +119,7 @@ def write_config(settings: Settings, path: Path) -> Path:
     for section in ("kafka", "elasticsearch"):  # secrets stay in the environment the child inherits
         for key in ("sasl_password", "password", "api_key", "kibana_api_key", "kibana_password"):
             data.get(section, {}).pop(key, None)
+    data.get("web", {}).pop("token", None)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     return path
@@ -154,6 +158,7 @@ class Demo:
         self.replay_thread: threading.Thread | None = None
         self.stop_replay = threading.Event()
         self.settings: Settings | None = None
+        self.page: PageServer | None = None
         self.live = sys.stderr.isatty()
         self.shown = 0.0
         self.waiting_shown = 0.0
@@ -179,6 +184,10 @@ class Demo:
         config = write_config(settings, self.options.data_dir / "flarewatch.yaml")
         self.worker = start_worker(config, self.options.data_dir)
         self.log(f"worker started (log: {self.worker.log_path}); settings in {config}")
+        from streams.cli.web import serve_page
+
+        self.page = serve_page(settings)
+        self.out(f"crisis room: {self.page.url}")
         if self.options.sample is not None:
             self.replay_thread = threading.Thread(
                 target=self._replay, args=(settings, self.options.sample), name="replay", daemon=True
@@ -340,6 +349,8 @@ class Demo:
         """The replay flushes and saves its checkpoint, then the worker stops (finishing its
         batches and committing), then the servers."""
         self.stop_replay.set()
+        if self.page is not None:
+            self.page.stop()
         if self.replay_thread is not None:
             self.replay_thread.join(timeout=30)
         if self.worker is not None:
