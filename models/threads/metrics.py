@@ -49,6 +49,8 @@ class ThreadFacts:
     times: ConversationTimes
     resolved_at: datetime | None
     started_at: datetime
+    mistakes: frozenset[str] = frozenset()
+    """The brand's reply mistakes on the thread (``hotline_redirect``, ``private_only``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,10 @@ class ReportRow:
     resolution_rate: float | None
     resolution_median: float | None
     resolution_p90: float | None
+    hotline_redirects: int = 0
+    """Threads where the brand sent the customer to the hotline or e-mail."""
+    private_only: int = 0
+    """Public threads the brand answered only by moving the customer to a private channel."""
 
 
 def response_times(turns: Iterable[Turn], calendar: BusinessCalendar, business: bool) -> ConversationTimes:
@@ -143,6 +149,8 @@ def _row(
         resolution_rate=_share(sum(f.resolved_at is not None for f in group), len(group)),
         resolution_median=_quantile(resolutions, 2, 0),
         resolution_p90=_quantile(resolutions, 10, 8),
+        hotline_redirects=sum("hotline_redirect" in f.mistakes for f in group),
+        private_only=sum("private_only" in f.mistakes for f in group),
     )
 
 

@@ -56,7 +56,9 @@ def report(
 ) -> None:
     """Per brand, channel (public / private) and category: threads, volume, negative share,
     response rate, first- and next-response time (median and 90th percentile), resolution rate
-    and time. The next-response clock starts at the oldest unanswered customer message."""
+    and time, and the threads with the commonest reply mistakes: sending the customer to the
+    hotline or e-mail, and answering a public question only in private. The next-response clock
+    starts at the oldest unanswered customer message."""
     start, end = _when(since), _when(until)
     with connect(app.settings(), data_dir) as (client, settings):
         rows = sla_report(
@@ -87,6 +89,8 @@ COLUMNS = (
     ("next p90", 9),
     ("resolved", 8),
     ("res p50", 8),
+    ("hotline", 7),
+    ("dm only", 7),
 )
 
 
@@ -109,6 +113,8 @@ def render(rows: list[ReportRow], clock: str) -> str:
             duration(r.next_response_p90),
             _share(r.resolution_rate),
             duration(r.resolution_median),
+            str(r.hotline_redirects),
+            str(r.private_only),
         )
         lines.append(
             f"{key:<{width}}" + "".join(f"  {c:>{w}}" for c, (_, w) in zip(cells, COLUMNS, strict=True))

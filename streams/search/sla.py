@@ -76,4 +76,5 @@ def facts_of(thread: Thread, calendar: BusinessCalendar, business: bool) -> Thre
         times=response_times(state.turns, calendar, business),
         resolved_at=resolved,
         started_at=thread.started_at,
+        mistakes=frozenset(thread.reply_mistakes),
     )

@@ -155,6 +155,7 @@ def test_response_times_and_one_warning_and_one_breach_per_unanswered_message(
     assert row["next_response_median"] == NEXT_RESPONSE
     assert wall[0]["first_response_median"] == (at(12, 10) - at(10, 16)).total_seconds()
     assert wall[0]["clock"] == "wall" and row["clock"] == "business"
+    assert row["hotline_redirects"] == row["private_only"] == 0  # the replies made neither mistake
 
 
 def test_a_thread_resolved_by_command_reopens_on_the_next_customer_message(

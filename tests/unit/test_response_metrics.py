@@ -158,3 +158,22 @@ def test_report_all_row_per_brand() -> None:
 def test_report_rejects_bad_group_fields(group_by: tuple[str, ...]) -> None:
     with pytest.raises(ValueError, match="cannot group by"):
         report(REPORT_INPUT, group_by=group_by)
+
+
+def test_reply_mistakes_are_counted_per_group() -> None:
+    from datetime import UTC, datetime
+
+    from models.threads.calendar import BusinessCalendar
+    from models.threads.metrics import ThreadFacts, report, response_times
+
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    times = response_times([], BusinessCalendar.always(), False)
+
+    def fact(brand: str, *mistakes: str) -> ThreadFacts:
+        return ThreadFacts(brand, "public", None, 1, 0, times, None, t0, frozenset(mistakes))
+
+    rows = report(
+        [fact("a", "hotline_redirect"), fact("a", "hotline_redirect", "private_only"), fact("a"), fact("b")],
+        ("brand",),
+    )
+    assert [(r.brand, r.hotline_redirects, r.private_only) for r in rows] == [("a", 2, 1), ("b", 0, 0)]

@@ -38,5 +38,18 @@ def test_rows_show_their_group_and_figures() -> None:
     lines = render([row], "business hours").splitlines()
     assert lines[0] == "response times in business hours"
     assert lines[2].startswith("zakupowo / public")
-    assert lines[2].split()[3:] == ["2", "7", "43%", "50%", "2h00m", "2h00m", "5h30m", "5h30m", "0%", "-"]
+    assert lines[2].split()[3:] == [
+        "2",
+        "7",
+        "43%",
+        "50%",
+        "2h00m",
+        "2h00m",
+        "5h30m",
+        "5h30m",
+        "0%",
+        "-",
+        "0",
+        "0",
+    ]
     assert render([], "wall clock") == "no threads in the period"

@@ -139,6 +139,8 @@ function slaRow(r) {
     el("td", { text: `${secs(r.next_response_median)} / ${secs(r.next_response_p90)}` }),
     el("td", { text: pct(r.resolution_rate) }),
     el("td", { text: secs(r.resolution_median) }),
+    el("td", { text: String(r.hotline_redirects) }),
+    el("td", { text: String(r.private_only) }),
   );
 }
 
