@@ -61,10 +61,21 @@ class FakeSearch:
             {"errors": any(next(iter(i.values()))["status"] >= 300 for i in items), "items": items}
         )
 
-    async def mget(self, *, index: str, ids: list[str], **_: Any) -> Response:
-        self._request("mget", ids)
-        docs = self.indices.get(index, {})
-        return Response({"docs": [self._doc(index, i, docs.get(i)) for i in ids]})
+    async def mget(
+        self,
+        *,
+        index: str | None = None,
+        ids: list[str] | None = None,
+        docs: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> Response:
+        """``index`` and ``ids``, or ``docs`` naming each document's index (as the real API)."""
+        wanted = (
+            [(d["_index"], d["_id"]) for d in docs] if docs is not None else [(index, i) for i in ids or []]
+        )
+        self._request("mget", [i for _, i in wanted])
+        found = [self._doc(str(ix), i, self.indices.get(str(ix), {}).get(i)) for ix, i in wanted]
+        return Response({"docs": found})
 
     async def search(self, *, index: str, query: dict[str, Any], **_: Any) -> Response:
         """Only ``ids`` queries, over the indices whose names start with ``index`` (an alias)."""
