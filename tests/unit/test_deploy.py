@@ -45,8 +45,29 @@ def test_every_image_is_pinned(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         image = service["image"]
         assert re.search(r":\d+(\.\d+)+(-[\w.]+)?$|@sha256:[0-9a-f]{64}$", image), (name, image)
-    base = re.search(r"^FROM (\S+)", DOCKERFILE.read_text(), re.M)
-    assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), base
+    for base in _bases():
+        assert re.search(r":\d+\.\d+\.\d+", base), base
+
+
+def _bases() -> list[str]:
+    """The images each stage of the Dockerfile starts from, with ARG defaults filled in."""
+    text = DOCKERFILE.read_text()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)", text, re.M))
+    bases = re.findall(r"^FROM (\S+)", text, re.M)
+    return [re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], b) for b in bases]
+
+
+def test_image_is_multi_stage_non_root_with_the_model_built_in() -> None:
+    text = DOCKERFILE.read_text()
+    stages = re.split(r"^FROM ", text, flags=re.M)[1:]
+    assert len(stages) >= 2, "a build stage and a runtime stage"
+    build, runtime = stages[0], stages[-1]
+    assert "flarewatch model build" in build, "the model caches are built at image build time"
+    assert "COPY --from=build" in runtime and "pip install" not in runtime
+    user = re.findall(r"^USER (\S+)", runtime, re.M)
+    assert user and user[-1].split(":")[0] not in ("root", "0"), user
+    assert re.search(r"^HEALTHCHECK .*\n.*health/ready", runtime, re.M)
+    assert "FLAREWATCH_SCORING__CACHE_DIR" in runtime and "HF_HUB_OFFLINE=1" in runtime
 
 
 def test_core_services_have_health_checks(compose: dict[str, Any]) -> None:
