@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins versions that clash with the project's (packaging, networkx): its own environment.
+CHECKOV := $(VENV)/tools/checkov/bin/checkov
 CODE := models streams tests bench
 
 .PHONY: setup demo test lint bench
@@ -14,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(CHECKOV):
+	$(PYTHON) -m venv $(VENV)/tools/checkov
+	$(VENV)/tools/checkov/bin/pip install --quiet checkov==3.3.30
 
 setup: $(STAMP)
 	$(BIN)/flarewatch model build
@@ -26,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
 
-test: setup lint
+test: setup lint $(CHECKOV)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/pytest -q -ra --durations=12
 
