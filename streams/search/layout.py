@@ -47,14 +47,16 @@ INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
 OPAQUE = {"type": "object", "enabled": False}
 
-MESSAGE = {
-    "type": "text",
-    "analyzer": "folded",
-    "fields": {
-        "hu": {"type": "text", "analyzer": "hungarian"},
-        "en": {"type": "text", "analyzer": "english"},
-    },
+_MESSAGE_FIELDS = {
+    "hu": {"type": "text", "analyzer": "hungarian"},
+    "en": {"type": "text", "analyzer": "english"},
 }
+MESSAGE = {"type": "text", "analyzer": "folded", "fields": _MESSAGE_FIELDS}
+POLISH = {"type": "text", "analyzer": "polish"}
+"""``message.pl``: Polish stems (``zamówienia`` finds ``zamówienie``). The ``polish`` analyzer comes
+with the ``analysis-stempel`` plugin, so this subfield is only mapped where every node has it
+(:func:`streams.search.setup.polish_stemming`); a mapping that names a missing analyzer is rejected."""
+MESSAGE_WITH_POLISH = {**MESSAGE, "fields": {**_MESSAGE_FIELDS, "pl": POLISH}}
 CATEGORY_COUNTS = {"properties": {c.value: INT for c in CATEGORIES}}
 
 MENTION_PROPERTIES: dict[str, Any] = {
@@ -234,14 +236,18 @@ class Layout:
         """The indices that are not per month (created by ``flarewatch init``)."""
         return (self.threads, self.incidents, self.deliveries)
 
-    def templates(self) -> dict[str, dict[str, Any]]:
-        """Composable index templates, by name."""
+    def templates(self, polish: bool = False) -> dict[str, dict[str, Any]]:
+        """Composable index templates, by name; with ``polish``, mentions and threads also map
+        ``message.pl`` (only for a cluster whose every node has the ``analysis-stempel`` plugin)."""
         settings = {"number_of_shards": self.shards, "number_of_replicas": self.replicas}
+        message = MESSAGE_WITH_POLISH if polish else MESSAGE
+        mentions = {**MENTION_PROPERTIES, "message": message}
+        threads = {**THREAD_PROPERTIES, "message": message}
         return {
             f"{self.prefix}-mentions": self._template(
-                [f"{self.mentions}-*"], MENTION_PROPERTIES, settings, aliases={self.mentions: {}}
+                [f"{self.mentions}-*"], mentions, settings, aliases={self.mentions: {}}
             ),
-            f"{self.prefix}-threads": self._template([self.threads], THREAD_PROPERTIES, settings),
+            f"{self.prefix}-threads": self._template([self.threads], threads, settings),
             f"{self.prefix}-incidents": self._template([self.incidents], INCIDENT_PROPERTIES, settings),
             f"{self.prefix}-deliveries": self._template([self.deliveries], DELIVERY_PROPERTIES, settings),
         }

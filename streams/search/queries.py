@@ -21,16 +21,21 @@ class MentionFilter:
     """Only mentions the model scored below ``scoring.uncertain_below``: the ones to review."""
 
 
+MESSAGE_FIELDS = ("message^2", "message.hu", "message.en", "message.pl")
+"""``message.pl`` (Polish stems) is mapped only where the cluster has the ``analysis-stempel``
+plugin; elsewhere Elasticsearch skips a field that is not mapped, so one list serves both."""
+
+
 def mention_query(f: MentionFilter) -> dict[str, Any]:
-    """Full-text on ``message`` (diacritic-folded, plus Hungarian and English stems); the rest are
-    keyword filters, which do not affect ranking."""
+    """Full-text on ``message`` (diacritic-folded, plus Hungarian, English and, where mapped, Polish
+    stems); the rest are keyword filters, which do not affect ranking."""
     must: list[dict[str, Any]] = []
     if f.text.strip() and f.text.strip() != "*":
         must.append(
             {
                 "multi_match": {
                     "query": f.text,
-                    "fields": ["message^2", "message.hu", "message.en"],
+                    "fields": list(MESSAGE_FIELDS),
                     "operator": "and",
                 }
             }
