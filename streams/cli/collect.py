@@ -6,9 +6,9 @@ raw mention records as JSON Lines instead of publishing, for trying a source."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,7 +17,13 @@ from streams.cli.stop_signals import stop_between_steps
 from streams.config.settings import Settings
 
 if TYPE_CHECKING:
-    from streams.collectors.publish import Publisher
+    from aiohttp import web
+
+    from streams.collectors.metrics import CollectorMetrics
+    from streams.collectors.publish import Offsets, Publisher
+    from streams.collectors.source import Removal
+    from streams.contracts.records import RawMention
+    from streams.health import Health
 
 FACTORIES = {
     "pages": "streams.collectors.facebook.pages:page_sources",
@@ -47,7 +53,10 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Checkpoint folder (default: collectors.state_dir, else .flarewatch/collectors).",
         ),
         click.option(
-            "--metrics-port", type=int, help="Serve /metrics on this port (default: collectors.metrics_port)."
+            "--metrics-port",
+            type=click.IntRange(0, 65535),
+            help="Serve /metrics, /health/live and /health/ready on this port "
+            "(default: collectors.metrics_port; none: not served).",
         ),
     ]
     for option in reversed(options):
@@ -99,22 +108,40 @@ def _run(
     state_dir: Path | None,
     metrics_port: int | None,
 ) -> int:
-    from prometheus_client import start_http_server
+    from streams.collectors.metrics import CollectorMetrics
+    from streams.health import AppServer, Health, probe_app
 
+    _log_to_stderr()
+    metrics = CollectorMetrics()
+    health = Health(("collecting", "broker"))
+    port = metrics_port if metrics_port is not None else settings.collectors.metrics_port
+    server = None
+    if port is not None:
+        server = AppServer(probe_app(health, metrics.registry), "0.0.0.0", port, name="probes").start()
+        log(f"/metrics, /health/live and /health/ready on http://0.0.0.0:{server.port}")
+    try:
+        return _collect(settings, sources, once, output, state_dir, metrics, health)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _collect(
+    settings: Settings,
+    sources: Sequence[Any],
+    once: bool,
+    output: Path | None,
+    state_dir: Path | None,
+    metrics: CollectorMetrics,
+    health: Health,
+) -> int:
     from streams.collectors.checkpoints import CheckpointStore
     from streams.collectors.filters import MentionFilter
-    from streams.collectors.metrics import CollectorMetrics
     from streams.collectors.noise import NoiseScreen
     from streams.collectors.runner import Collector
 
-    _log_to_stderr()
     c = settings.collectors
-    metrics = CollectorMetrics()
-    port = metrics_port if metrics_port is not None else c.metrics_port
-    if port is not None:
-        start_http_server(port, registry=metrics.registry)
-        log(f"metrics on http://0.0.0.0:{port}/metrics")
-    publisher = _publisher(settings, output)
+    publisher = WatchedPublisher(_publisher(settings, output), health)
     store = CheckpointStore(state_dir or c.state_dir or Path(".flarewatch/collectors"))
     screen = NoiseScreen(c.noise, store.folder / "noise.json" if publisher.durable else None)
     with stop_between_steps() as stop:
@@ -127,10 +154,15 @@ def _run(
             screen=screen,
             timeout_s=c.http_timeout_s,
         )
+        health.passed("collecting")
         try:
             code = collector.run(sources, once, c.poll_interval_s)
+        except BaseException as exc:
+            health.died(f"the collect loop crashed: {type(exc).__name__}")
+            raise
         finally:
             publisher.close()
+        health.died(f"the collect loop ended (exit code {code})")
     if stop.is_set():
         return stop.stopped().exit_code
     return code
@@ -167,25 +199,23 @@ def webhooks(
     """Serve the Facebook webhook endpoint (page `feed` changes, Messenger `messages` and
     `message_echoes`): Meta's GET challenge, deliveries checked against X-Hub-Signature-256 (a bad
     signature is refused with 403 and counted), each answered 200 only once its mentions are
-    published. /metrics on the same port. The brands' pages are polled in the same process, and
-    the polls publish only what the webhooks did not (the gaps)."""
+    published. /metrics, /health/live and /health/ready on the same port. The brands' pages are
+    polled in the same process, and the polls publish only what the webhooks did not (the gaps)."""
     import asyncio
     import threading
     from datetime import timedelta
 
     from aiohttp import web
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     from streams.collectors.checkpoints import CheckpointStore
-    from streams.collectors.facebook.webhooks import ACCESS_LOG_FORMAT, webhook_app
+    from streams.collectors.facebook.webhooks import ACCESS_LOG_FORMAT
     from streams.collectors.filters import MentionFilter
     from streams.collectors.metrics import CollectorMetrics
     from streams.collectors.noise import NoiseScreen
     from streams.collectors.runner import Collector
     from streams.collectors.seen import SeenIds
-    from streams.collectors.source import Removal
     from streams.config.secrets import read_secret
-    from streams.contracts.records import RawMention
+    from streams.health import Health
 
     settings = app.settings()
     c = settings.collectors.facebook
@@ -195,7 +225,8 @@ def webhooks(
     app_secret = read_secret(c.app_secret_env, c.app_secret_file, "Facebook app secret")
     verify_token = read_secret(c.verify_token_env, c.verify_token_file, "webhook verify token")
     _log_to_stderr()
-    publisher = _publisher(settings, output)
+    health = Health(("broker",))
+    publisher = WatchedPublisher(_publisher(settings, output), health)
     folder = state_dir or settings.collectors.state_dir or Path(".flarewatch/collectors")
     durable = publisher.durable
     screen = NoiseScreen(settings.collectors.noise, folder / "noise.json" if durable else None)
@@ -222,20 +253,7 @@ def webhooks(
         await asyncio.to_thread(screen.save)  # at most once a minute
         await asyncio.to_thread(seen.save)
 
-    async def serve_metrics(request: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    server = webhook_app(
-        app_secret=app_secret,
-        verify_token=verify_token,
-        brands_by_page=pages,
-        sink=sink,
-        path=c.webhook_path,
-        registry=metrics.registry,
-    )
-    server.router.add_get("/metrics", serve_metrics)
+    server = webhook_server(app_secret, verify_token, pages, sink, c.webhook_path, metrics, health)
     bind, listen = host or c.webhook_host, port if port is not None else c.webhook_port
     stop = threading.Event()
     polls = None
@@ -284,3 +302,67 @@ def _publisher(settings: Settings, output: Path | None) -> Publisher:
 
     ensure_topics(settings.kafka, log)
     return KafkaPublisher(settings.kafka)
+
+
+def webhook_server(
+    app_secret: str,
+    verify_token: str,
+    pages: Mapping[str, str],
+    sink: Any,
+    path: str,
+    metrics: CollectorMetrics,
+    health: Health,
+) -> web.Application:
+    """The webhook endpoint at ``path`` with /metrics, /health/live and /health/ready beside it:
+    live while it serves, ready while the broker took the last send."""
+    from streams.collectors.facebook.webhooks import webhook_app
+    from streams.health import add_probe_routes
+
+    server = webhook_app(
+        app_secret=app_secret,
+        verify_token=verify_token,
+        brands_by_page=pages,
+        sink=sink,
+        path=path,
+        registry=metrics.registry,
+    )
+    add_probe_routes(server, health, metrics.registry)
+    return server
+
+
+T = TypeVar("T")
+
+
+class WatchedPublisher:
+    """A publisher that records in ``health`` whether its last call to the broker succeeded:
+    the ``broker`` readiness check. A collector with nothing to send learns of an outage only
+    when it next sends."""
+
+    def __init__(self, inner: Publisher, health: Health) -> None:
+        self.inner, self.health = inner, health
+        self.durable = inner.durable
+        health.passed("broker")  # the publisher exists: the broker answered at start-up
+
+    def send(self, mentions: Sequence[RawMention]) -> None:
+        self._watch(self.inner.send, mentions)
+
+    def send_removals(self, removals: Sequence[Removal]) -> None:
+        self._watch(self.inner.send_removals, removals)
+
+    def end_offsets(self) -> Offsets:
+        return self._watch(self.inner.end_offsets)
+
+    def published_ids(self, since: Mapping[int, int]) -> set[str]:
+        return self._watch(self.inner.published_ids, since)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def _watch(self, call: Callable[..., T], *args: Any) -> T:
+        try:
+            result = call(*args)
+        except Exception as exc:
+            self.health.failed("broker", f"the last call to the broker failed: {type(exc).__name__}")
+            raise
+        self.health.passed("broker")
+        return result

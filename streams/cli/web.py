@@ -20,9 +20,13 @@ from streams.search.client import layout, sync_client
 from streams.web.app import CommandUnavailable, Page, PageServer, build_app
 from streams.web.queries import SearchData
 
+PING_TIMEOUT_S = 2.0
+"""A ping slower than this counts as no answer: the readiness probe never waits on it."""
+
 
 def crisis_room(settings: Settings, client: Elasticsearch) -> aioweb.Application:
-    """The page's app on ``client``; its acknowledgements go to the configured broker."""
+    """The page's app on ``client``; its acknowledgements go to the configured broker, and its
+    readiness follows a ping of ``client`` in the background."""
 
     def acknowledge(command: IncidentCommand) -> None:
         try:
@@ -36,6 +40,7 @@ def crisis_room(settings: Settings, client: Elasticsearch) -> aioweb.Application
         token=None if token is None else token.get_secret_value(),
         refresh_s=settings.web.refresh_s,
         acknowledge=acknowledge,
+        ping=lambda: bool(client.options(request_timeout=PING_TIMEOUT_S).ping()),
     )
     return build_app(page)
 
@@ -59,7 +64,8 @@ def serve_page(settings: Settings) -> PageServer:
 @click.pass_context
 def web(ctx: click.Context, data_dir: Path | None, port: int | None, host: str | None) -> int:
     """Serve the crisis room: live incidents, threads awaiting a reply, search, the volume and
-    sentiment chart and the SLA figures. Read-only unless web.token is set. Ctrl-C stops."""
+    sentiment chart and the SLA figures. Read-only unless web.token is set. Also serves
+    /health/live, /health/ready (the search server answers) and /metrics. Ctrl-C stops."""
     app = ctx.find_object(AppContext) or AppContext()
     try:
         with stop_at_once(), connect(app.settings(), data_dir) as (client, settings):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 from elasticsearch import Elasticsearch
+from pydantic import BaseModel, SecretStr
 
 from streams.config.settings import Settings, load_settings
 from streams.devstack.children import Child, spawn
@@ -115,11 +116,16 @@ def effective_settings(base: Settings, servers: EmbeddedServers, data_dir: Path,
 
 
 def write_config(settings: Settings, path: Path) -> Path:
+    """``settings`` as YAML for a child process, without a secret value: the child reads each
+    secret where the parent did, from the environment it inherits or the ``*_file`` named here."""
     data = settings.model_dump(mode="json", exclude_defaults=True)
-    for section in ("kafka", "elasticsearch"):  # secrets stay in the environment the child inherits
-        for key in ("sasl_password", "password", "api_key", "kibana_api_key", "kibana_password"):
-            data.get(section, {}).pop(key, None)
-    data.get("web", {}).pop("token", None)
+    for name in type(settings).model_fields:
+        section = getattr(settings, name)
+        if not isinstance(section, BaseModel):
+            continue
+        for key in type(section).model_fields:
+            if isinstance(getattr(section, key), SecretStr):
+                data.get(name, {}).pop(key, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     return path

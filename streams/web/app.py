@@ -1,5 +1,7 @@
 """The crisis-room web app: the page's static files, its read-only JSON API and, with a token, two
-actions (acknowledge an incident, resolve a thread).
+actions (acknowledge an incident, resolve a thread). ``/health/live``, ``/health/ready`` and
+``/metrics`` for probes and Prometheus (:mod:`streams.health`): the page is ready when the
+search server answered its last ping, made in the background every ``ping_interval_s``.
 
 Every answer carries a strict Content-Security-Policy (scripts and styles from this server only)
 and ``X-Content-Type-Options: nosniff``; the page builds its DOM from text, never from markup."""
@@ -7,11 +9,11 @@ and ``X-Content-Type-Options: nosniff``; the page builds its DOM from text, neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hmac
 import json
-import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -20,10 +22,12 @@ from typing import Any, cast
 
 from aiohttp import web
 from elasticsearch import ApiError, TransportError
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from models.labels import CATEGORIES
 from streams.contracts.incidents import Incident, IncidentCommand, IncidentState
 from streams.contracts.records import utc_now
+from streams.health import AppServer, Health, add_probe_routes
 from streams.search.queries import MentionFilter
 from streams.web.queries import MAX_ROWS, SENTIMENTS, Kind, PageData, Resolved, SearchRequest
 
@@ -56,14 +60,51 @@ class Page:
     now: Callable[[], datetime] = utc_now
     user: str = "crisis-room"
     """Who an acknowledgement from the page is recorded as."""
+    ping: Callable[[], bool] | None = None
+    """Whether the search server answers; blocks (give it a short timeout). None: readiness
+    does not check the search server."""
+    ping_interval_s: float = 5.0
+
+
+class PageMetrics:
+    """The page's Prometheus metrics. Route labels are the routes' patterns, never a raw path."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "flarewatch_web_requests",
+            "Requests answered, by route pattern and status code.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.search_errors = Counter(
+            "flarewatch_web_search_errors",
+            "Page requests that failed because the search server did not answer (503), and failed pings.",
+            registry=self.registry,
+        )
+        self.search_up = Gauge(
+            "flarewatch_web_search_up",
+            "1 when the search server answered the last background ping.",
+            registry=self.registry,
+        )
+
+    def request(self, route: str, status: int) -> None:
+        self.requests.labels(route, str(status)).inc()
 
 
 PAGE = web.AppKey("page", Page)
+METRICS = web.AppKey("metrics", PageMetrics)
+HEALTH = web.AppKey("health", Health)
 
 
-def build_app(page: Page) -> web.Application:
-    app = web.Application(middlewares=[_headers, _errors], client_max_size=4096)
+def build_app(page: Page, metrics: PageMetrics | None = None) -> web.Application:
+    app = web.Application(middlewares=[_count, _headers, _errors], client_max_size=4096)
     app[PAGE] = page
+    app[METRICS] = metrics or PageMetrics()
+    app[HEALTH] = Health(() if page.ping is None else ("search",))
+    add_probe_routes(app, app[HEALTH], app[METRICS].registry)
+    if page.ping is not None:
+        app.cleanup_ctx.append(_watch_search)
     app.router.add_get("/", _index)
     app.router.add_static("/static/", STATIC, follow_symlinks=False)
     app.router.add_get("/api/config", _config)
@@ -75,6 +116,47 @@ def build_app(page: Page) -> web.Application:
     app.router.add_post("/api/incidents/{id}/ack", _ack)
     app.router.add_post("/api/threads/{key}/resolve", _resolve)
     return app
+
+
+async def _watch_search(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_ping_forever(app[PAGE], app[HEALTH], app[METRICS]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _ping_forever(page: Page, health: Health, metrics: PageMetrics) -> None:
+    assert page.ping is not None
+    while True:
+        try:
+            answered = await asyncio.to_thread(page.ping)
+        except Exception as exc:  # a ping that raises is a failed ping, not a dead page
+            answered, why = False, type(exc).__name__
+        else:
+            why = "no answer"
+        if answered:
+            health.passed("search")
+        else:
+            health.failed("search", f"the search server did not answer its ping ({why})")
+            metrics.search_errors.inc()
+        metrics.search_up.set(1 if answered else 0)
+        await asyncio.sleep(page.ping_interval_s)
+
+
+@web.middleware
+async def _count(request: web.Request, handler: Handler) -> web.StreamResponse:
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        request.app[METRICS].request("unmatched" if resource is None else resource.canonical, status)
 
 
 @web.middleware
@@ -95,6 +177,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except BadParameter as exc:
         return _error(400, str(exc))
     except (ApiError, TransportError) as exc:
+        request.app[METRICS].search_errors.inc()
         return _error(503, f"the search server did not answer: {type(exc).__name__}")
 
 
@@ -311,50 +394,5 @@ def _when(query: Mapping[str, str], name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class PageServer:
-    """Serves an app from a thread of its own (for ``demo``/``up`` and ``flarewatch web``)."""
-
-    def __init__(
-        self, app: web.Application, host: str, port: int, on_stop: Callable[[], None] = lambda: None
-    ) -> None:
-        self.app, self.host, self.port, self.on_stop = app, host, port, on_stop
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    def start(self, timeout_s: float = 10.0) -> PageServer:
-        """Blocks until the page listens; raises ``OSError`` when the port is taken."""
-        self._thread = threading.Thread(target=self._serve, name="crisis-room", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout_s):
-            raise OSError(f"the crisis-room page did not start within {timeout_s:g}s")
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-        self.on_stop()
-
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        runner = web.AppRunner(self.app, access_log=None)
-        try:
-            loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.TCPSite(runner, self.host, self.port).start())
-            self.port = int(runner.addresses[0][1])
-            self._loop = loop
-        except BaseException as exc:
-            self._error = exc
-        self._ready.set()
-        if self._error is None:
-            loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
+PageServer = AppServer
+"""The page served from a thread (for ``demo``/``up`` and ``flarewatch web``)."""
