@@ -67,6 +67,16 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
     ctx.obj = AppContext(config_file)
 
 
+SERVER_ERROR_MODULES = ("kafka", "aiokafka", "elasticsearch", "elastic_transport")
+"""Where the broker's and the search server's client errors come from: a command that cannot
+reach either says so in one line. Matched by module, so this file imports neither client."""
+
+
+def server_error(exc: BaseException) -> bool:
+    package = type(exc).__module__.partition(".")[0]
+    return package in SERVER_ERROR_MODULES
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="flarewatch", standalone_mode=False)
@@ -83,4 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     except Stopped as exc:
         print(f"flarewatch: stopped by {exc.name}", file=sys.stderr)
         code = exc.exit_code
+    except Exception as exc:
+        if not server_error(exc):
+            raise
+        print(f"flarewatch: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,34 @@
+"""A command that cannot reach the broker or the search server says so in one line, exit 1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from elastic_transport import ConnectionError as SearchConnectionError
+from kafka.errors import KafkaTimeoutError
+
+from streams.cli.main import server_error
+
+
+def test_client_errors_of_the_broker_and_the_search_server_are_server_errors() -> None:
+    assert server_error(SearchConnectionError("refused"))
+    assert server_error(KafkaTimeoutError("no broker"))
+    assert not server_error(ValueError("a bug"))
+    assert not server_error(KeyError("a bug"))
+
+
+def test_an_unreachable_search_server_gives_one_line_and_exit_1() -> None:
+    env = dict(os.environ, FLAREWATCH_ELASTICSEARCH__URL="http://127.0.0.1:1")
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "search", "blik"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("flarewatch: error: ConnectionError:"), result.stderr
+    assert "Traceback" not in result.stderr
