@@ -187,17 +187,33 @@ def checkov_skips() -> list[str]:
 
 def worker_topics(settings: Settings) -> tuple[set[str], set[str], set[str]]:
     """What the worker reads, what it writes and its Faust-internal topics, from the code: the
-    agents' channels, the topics its agents publish to, and the tables' changelogs."""
+    agents' channels, the topics its agents publish to, the tables' changelogs, and the topics
+    the agents' streams derive when they start (``group_by`` repartitions)."""
+    import asyncio
+    import contextlib
+
     from streams.worker.app import Pipeline
 
     pipeline = Pipeline(with_local_secrets(settings), scorer_factory=lambda: None)  # type: ignore[arg-type,return-value]
     reads = {t for agent in pipeline.app.agents.values() for t in agent.channel.topics}
+
+    async def start_each_agent_briefly() -> None:
+        for agent in pipeline.app.agents.values():
+            task = asyncio.ensure_future(agent.fun(agent.stream()))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    asyncio.run(start_each_agent_briefly())
+    derived = {t for topic in pipeline.app.topics for t in topic.topics if t.endswith("-repartition")}
+    assert derived, "the detect agent repartitions by brand"
     names = Topics(settings.kafka.topic_prefix)
     source = "\n".join(p.read_text() for p in (ROOT / "streams" / "worker").rglob("*.py"))
     published = set(re.findall(r"publish\(\s*self\.context\.topics\.(\w+)", source))
     assert published, "the worker publishes somewhere"
     writes = {getattr(names, attribute) for attribute in published}
-    internal = {t.changelog_topic.get_topic_name() for t in pipeline.app.tables.values()}
+    internal = {t.changelog_topic.get_topic_name() for t in pipeline.app.tables.values()} | derived
     internal.add(pipeline.app._leader_assignor._leader_topic_name)
     return reads, writes, internal
 
