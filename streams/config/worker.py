@@ -32,5 +32,10 @@ class WorkerSettings(BaseModel):
     stall_grace_s: float = Field(default=30.0, ge=0)
     """How long the worker keeps failing its health check (a stall or a dead agent) before it exits
     non-zero for its supervisor to restart it; it exits at once if still running this long after."""
+    standby_replicas: int = Field(default=1, ge=0, le=8)
+    """Standby copies each worker keeps of other workers' table partitions (Faust's
+    ``table_standby_replicas``): a partition that moves after a worker leaves is ready at once
+    instead of being rebuilt from its changelog. 0 saves memory and lets a joining worker take
+    partitions right away (with standbys the assignor keeps partitions where their copies are)."""
     health_interval_s: float = Field(default=5.0, gt=0, le=60)
     """How often the watchdog samples lag, progress and readiness."""

@@ -85,6 +85,7 @@ class Pipeline:
             processing_guarantee="at_least_once",
             topic_partitions=k.partitions,
             topic_replication_factor=k.replication_factor,
+            table_standby_replicas=w.standby_replicas,
             broker_session_timeout=k.session_timeout_s,
             broker_heartbeat_interval=k.heartbeat_interval_s,
             producer_linger=k.linger_ms / 1000,
