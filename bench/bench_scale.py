@@ -333,6 +333,7 @@ class Phase:
     settings: Settings
     folder: Path
     log: Callable[[str], None]
+    loglevel: str = "info"
     workers: dict[str, Worker] = field(default_factory=dict)
 
     @property
@@ -350,7 +351,8 @@ class Phase:
         own = self.settings.worker.model_copy(update={"web_port": port, "data_dir": self.folder / name})
         config = write_config(self.settings.model_copy(update={"worker": own}), self.folder / f"{name}.yaml")
         argv = ["taskset", "-c", str(cpu), sys.executable, "-m", "streams", "--config", str(config)]
-        child = spawn(name, [*argv, "worker", "--loglevel", "info"], self.folder / "logs" / f"{name}.log")
+        log = self.folder / "logs" / f"{name}.log"
+        child = spawn(name, [*argv, "worker", "--loglevel", self.loglevel], log)
         self.workers[name] = worker = Worker(name, cpu, port, child)
         self.log(f"  {name} started on CPU {cpu} (pid {child.process.pid}, log {child.log_path})")
         return worker
@@ -457,6 +459,7 @@ class Bench:
     base: list[RawMention]
     quick: bool
     log: Callable[[str], None] = say
+    loglevel: str = "info"
     phases: list[Phase] = field(default_factory=list)
 
     def phase(self, tag: str) -> Phase:
@@ -482,7 +485,7 @@ class Bench:
             worker={"health_interval_s": 1.0, "standby_replicas": 0},
         )
         prepare(settings)  # topics with 4 partitions before anything is published
-        phase = Phase(settings, self.folder / tag, self.log)
+        phase = Phase(settings, self.folder / tag, self.log, self.loglevel)
         self.phases.append(phase)
         return phase
 
@@ -743,6 +746,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--kill", action="store_true", help="also SIGKILL a worker in the rebalance phase")
     parser.add_argument("--no-rebalance", action="store_true", help="throughput phases only")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON at the end")
+    parser.add_argument(
+        "--worker-loglevel",
+        choices=["debug", "info", "warn", "error"],
+        default="info",
+        help="the workers' log level (logs under the run's folder; debug shows every commit)",
+    )
     return parser.parse_args()
 
 
@@ -766,7 +775,8 @@ def main() -> None:
         raise SystemExit("needs at least 2 CPUs to pin two workers")
     base = sample_mentions()
     folder = Path(tempfile.mkdtemp(prefix="flarewatch-scale-"))
-    bench = Bench(EmbeddedServers(folder / "servers", say).start(), folder, base, args.quick)
+    servers = EmbeddedServers(folder / "servers", say).start()
+    bench = Bench(servers, folder, base, args.quick, loglevel=args.worker_loglevel)
     try:
         one, two, moved = run_phases(bench, n, args)
     except Failed as exc:

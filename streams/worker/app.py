@@ -47,6 +47,7 @@ from streams.worker.agents import Context, DetectAgent, IndexAgent, RemovalsAgen
 from streams.worker.health import Health
 from streams.worker.messages import Incoming
 from streams.worker.metrics import Counters, Metric, Tally
+from streams.worker.redelivery import Finished, guard_offsets
 from streams.worker.steps.detect import DetectRules, DetectStep, Series, detector_key
 from streams.worker.steps.index import IndexStep
 from streams.worker.steps.removals import RemovalsStep
@@ -104,6 +105,8 @@ class Pipeline:
         self.dead_letters = self.topics[names.dead_letters]
         limit = DlqLimit(w.dlq_max_invalid_ratio, w.dlq_window, w.dlq_min_messages, w.dlq_max_consecutive)
         self.context = Context(self, names, self.counters, limit, self._stop_worker)
+        self.finished = Finished()
+        self.app.on_partitions_revoked.connect(self._revoked)
         self.tables = {name: self._table(name) for name in TABLES}
         self.app.agent(self.raw, name="score")(self.health.watch("score", self.score))
         self.app.agent(self.scored, name="index")(self.health.watch("index", self.index))
@@ -151,8 +154,14 @@ class Pipeline:
         agent = ScoreAgent(self.context, step, self.executor)
         log.info("scoring agent ready with model %s", scorer.model_id)
         self.health.model_loaded("score")
+        guard_offsets(self.app.consumer)
         async for events in stream.take_events(w.score_batch, within=w.score_batch_timeout_s):
-            await agent([Incoming.of(e) for e in events])
+            batch = self.finished.fresh([Incoming.of(e) for e in events])
+            if len(batch) < len(events):
+                self.counters.add(Metric.REDELIVERIES_SKIPPED, len(events) - len(batch))
+            if batch:
+                await agent(batch)
+                self.finished.finish(batch)
             self.health.progress("score", len(events))
 
     async def index(self, stream: Any) -> None:
@@ -284,6 +293,10 @@ class Pipeline:
         log.critical("%s", exc)
         self.fatal = exc
         await self.app.crash(exc)
+
+    async def _revoked(self, app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked = args[0] if args else kwargs.get("revoked", ())
+        self.finished.forget((tp.topic, tp.partition) for tp in revoked)
 
     async def _close(self, app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         if self._search is not None:

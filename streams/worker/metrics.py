@@ -44,6 +44,7 @@ class Metric(StrEnum):
     DETECTOR_EVENTS = "flarewatch_detector_events_total"
     DETECTOR_LATE = "flarewatch_detector_late_mentions_total"
     DETECTOR_REDELIVERIES = "flarewatch_detector_redeliveries_total"
+    REDELIVERIES_SKIPPED = "flarewatch_redeliveries_skipped_total"
     SCORE_SECONDS = "flarewatch_score_seconds_total"
 
 
@@ -101,6 +102,9 @@ HELP: dict[str, str] = {
     Metric.DETECTOR_EVENTS: "Customers' mentions the detector counted into their bucket.",
     Metric.DETECTOR_LATE: "Mentions that came after their bucket had closed (not counted).",
     Metric.DETECTOR_REDELIVERIES: "Mentions the detector had already counted (redelivered, skipped).",
+    Metric.REDELIVERIES_SKIPPED: (
+        "Raw messages handed to the scoring agent again after it had scored them (skipped)."
+    ),
     Tally.FLARE_SIGNALS: "Flare signals the detector published, by kind (started, escalated, grown, ended).",
     Tally.INCIDENT_EVENTS: "Incident versions published, by event type.",
     Tally.NOTIFY_ATTEMPTS: "Attempts to deliver an incident version, by notifier and outcome.",
