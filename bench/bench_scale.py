@@ -1,6 +1,7 @@
 """Scaling out: one worker on one core, then two workers in one consumer group on a core each.
 
     .venv/bin/python bench/bench_scale.py [--mentions 6000] [--quick] [--json] [--kill] [--rate R]
+                                          [--no-rebalance] [--worker-loglevel debug]
 
 On the embedded broker (Tansu) and search server (noida-db), 4 partitions, fresh topics, indices
 and consumer group per phase, the real scorer with one inference thread per worker:
