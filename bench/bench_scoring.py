@@ -122,6 +122,12 @@ def main() -> None:
         help="an earlier trained artifact folder (say a copy of models/weights from git) to time "
         "in the same run with the same configuration: the before-and-after of a retraining",
     )
+    parser.add_argument(
+        "--also",
+        type=Quantization,
+        choices=list(Quantization),
+        help="also time and compare this quantization in the same run (a candidate default)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     examples = load_split(Split.TEST)
@@ -136,6 +142,10 @@ def main() -> None:
     if args.before is not None:
         scorers["before (--before, same config)"] = build_scorer(
             dataclasses.replace(default, artifact_dir=args.before), print
+        )
+    if args.also is not None:
+        scorers[f"--also {args.also.value}"] = build_scorer(
+            dataclasses.replace(default, quantization=args.also), print
         )
     tokens = scorers["default"].backend.encoder.tokenize(texts)  # type: ignore[attr-defined]
     print(
@@ -169,9 +179,18 @@ def main() -> None:
 
     all_texts = [ex.text for ex in examples]
     requests = [ScoreRequest(ex.text, ex.lang) for ex in examples]
-    same = agreement(scorers["default"].score(requests), scorers["plain fp32"].score(requests))
+    reference = scorers["plain fp32"].score(requests)
+    same = agreement(scorers["default"].score(requests), reference)
     shares = ", ".join(f"{k} {v:.2%}" for k, v in same.items())
     print(f"label agreement with plain fp32 on the test split ({len(all_texts)} texts): {shares}")
+    for name in (n for n in scorers if n.startswith("--also")):
+        kept = agreement(scorers[name].score(requests), reference)
+        other = ", ".join(f"{k} {v:.2%}" for k, v in kept.items())
+        speed = rates[name][64]
+        print(
+            f"{name}: agreement with plain fp32 {other}; at batch 64 {speed / base:.2f}x baseline, "
+            f"{speed / rates['default'][64]:.2f}x default"
+        )
 
     queue: multiprocessing.Queue[float] = multiprocessing.get_context("spawn").Queue()
     child = multiprocessing.get_context("spawn").Process(
