@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from streams.config.secrets import SecretError, read_secret_file
 from streams.contracts.incidents import Severity
 
 NotifierType = Literal["webhook", "slack", "pagerduty", "email"]
@@ -172,7 +173,7 @@ def resolve_secret(notifier: NotifierSettings, environ: Mapping[str, str] | None
     """The notifier's secret, read now (call once at start-up); None when it names none.
 
     Raises :class:`NotifierConfigError` when the variable is unset or empty, or the file cannot be
-    read or is empty. The message never contains the secret."""
+    read, is not UTF-8 or is empty. The message never contains the secret."""
     env = os.environ if environ is None else environ
     if notifier.secret_env:
         value = env.get(notifier.secret_env, "").strip()
@@ -183,14 +184,7 @@ def resolve_secret(notifier: NotifierSettings, environ: Mapping[str, str] | None
         return value
     if notifier.secret_file:
         try:
-            value = notifier.secret_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise NotifierConfigError(
-                f"notifier {notifier.name!r}: cannot read secret_file {notifier.secret_file}: {exc.strerror}"
-            ) from None
-        if not value:
-            raise NotifierConfigError(
-                f"notifier {notifier.name!r}: secret_file {notifier.secret_file} is empty"
-            )
-        return value
+            return read_secret_file(notifier.secret_file, f"notifier {notifier.name!r}: secret_file")
+        except SecretError as exc:
+            raise NotifierConfigError(str(exc)) from None
     return None

@@ -68,7 +68,7 @@ def test_missing_secrets_are_all_named_without_their_values(tmp_path: Path) -> N
         build_notifiers(settings, {"FW_HOOK": WEBHOOK_SECRET, "FW_SLACK_URL": "  "})
     message = str(caught.value)
     assert "'slack': environment variable FW_SLACK_URL is not set or empty" in message
-    assert "'pd': cannot read secret_file SECRET_FILE" in message
+    assert "'pd': secret_file: cannot read SECRET_FILE" in message
     assert "'mail': environment variable FW_SMTP is not set or empty" in message
     assert WEBHOOK_SECRET not in message
 
@@ -78,6 +78,10 @@ def test_an_empty_secret_file_and_a_malformed_webhook_secret_are_refused(tmp_pat
     empty = NotifierSettings(name="pd", type="pagerduty", secret_file=tmp_path / "empty")
     with pytest.raises(NotifierConfigError, match="is empty"):
         resolve_secret(empty)
+    (tmp_path / "latin2").write_bytes("klucz-zażółć".encode("iso-8859-2"))
+    latin2 = NotifierSettings(name="pd", type="pagerduty", secret_file=tmp_path / "latin2")
+    with pytest.raises(NotifierConfigError, match=r"'pd': secret_file: .*latin2 is not UTF-8 text"):
+        resolve_secret(latin2)
     hook = NotifySettings.model_validate(
         {"notifiers": [{"name": "hook", "type": "webhook", "url": "http://x/", "secret_env": "S"}]}
     )
