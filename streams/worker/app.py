@@ -106,7 +106,6 @@ class Pipeline:
         limit = DlqLimit(w.dlq_max_invalid_ratio, w.dlq_window, w.dlq_min_messages, w.dlq_max_consecutive)
         self.context = Context(self, names, self.counters, limit, self._stop_worker)
         self.finished = Finished()
-        self.app.on_partitions_revoked.connect(self._revoked)
         self.tables = {name: self._table(name) for name in TABLES}
         self.app.agent(self.raw, name="score")(self.health.watch("score", self.score))
         self.app.agent(self.scored, name="index")(self.health.watch("index", self.index))
@@ -293,10 +292,6 @@ class Pipeline:
         log.critical("%s", exc)
         self.fatal = exc
         await self.app.crash(exc)
-
-    async def _revoked(self, app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        revoked = args[0] if args else kwargs.get("revoked", ())
-        self.finished.forget((tp.topic, tp.partition) for tp in revoked)
 
     async def _close(self, app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         if self._search is not None:

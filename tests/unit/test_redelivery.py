@@ -37,11 +37,24 @@ def test_another_topic_or_partition_is_not_confused_with_a_finished_one() -> Non
     assert finished.fresh(batch) == batch
 
 
-def test_a_partition_taken_away_and_given_back_is_read_afresh() -> None:
+def test_a_record_below_a_finished_one_is_read_when_it_was_never_finished() -> None:
+    # After a rebalance a partition can be read again from an older offset: records fetched and
+    # dropped with the revocation (41, 42 here) were never finished and must not be skipped.
     finished = Finished()
-    finished.finish(records(0, 50) + records(1, 50))
-    finished.forget([("raw", 0)])
-    assert offsets(finished.fresh(records(0, 40) + records(1, 40))) == [(0, 40)]
+    finished.finish(records(0, 40, 43, 44) + records(1, 50))
+    assert offsets(finished.fresh(records(0, 40, 41, 42, 43, 44, 45) + records(1, 49, 50))) == [
+        (0, 41),
+        (0, 42),
+        (0, 45),
+        (1, 49),
+    ]
+
+
+def test_only_the_last_window_of_offsets_is_remembered() -> None:
+    finished = Finished(window=100)
+    finished.finish(records(0, *range(0, 50)))
+    finished.finish(records(0, *range(150, 200)))
+    assert offsets(finished.fresh(records(0, 10, 120, 160))) == [(0, 10), (0, 120)]
 
 
 def test_repair_makes_acknowledged_offsets_unique_and_drops_those_already_committed() -> None:
@@ -95,6 +108,27 @@ def test_a_failed_commit_does_not_stop_the_revocation() -> None:
         consumer.commit, consumer.on_partitions_revoked = commit, revoke
         guard_offsets(consumer)
         await consumer.on_partitions_revoked({TP("raw", 0)})
+
+    asyncio.run(run())
+    assert calls == ["revoke"]
+
+
+def test_a_commit_stuck_behind_the_rebalance_does_not_hold_the_revocation_up() -> None:
+    calls: list[str] = []
+
+    async def run() -> None:
+        consumer: Any = _consumer()
+
+        async def commit() -> bool:
+            await asyncio.Event().wait()  # waits for a coordinator the rebalance would find
+            return True
+
+        async def revoke(revoked: set[TP]) -> None:
+            calls.append("revoke")
+
+        consumer.commit, consumer.on_partitions_revoked = commit, revoke
+        guard_offsets(consumer, timeout=0.05)
+        await asyncio.wait_for(consumer.on_partitions_revoked({TP("raw", 0)}), 5)
 
     asyncio.run(run())
     assert calls == ["revoke"]
