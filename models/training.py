@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from models import adapters
+from models import artifact as artifacts
 from models.augment import (
     add_neutral_emoji,
     brand_names,
@@ -61,6 +62,12 @@ class TrainConfig:
     """Batches are formed within chunks of this many batches sorted by text length: less padding,
     same randomness across chunks."""
     spec: EncoderSpec = field(default_factory=lambda: EncoderSpec(spell_emoji=True))
+    teacher: Path | None = None
+    """A trained artifact folder (for example a 12-layer model) whose stance and category
+    probabilities the model also learns from (knowledge distillation, Hinton et al., 2015)."""
+    distill_weight: float = 0.5
+    """Share of the loss that follows the teacher's probabilities; the rest follows the labels."""
+    distill_temperature: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,8 @@ def train(
         f"training on {len(data)} texts ({len(fit)} + augmented), {config.epochs} epochs; "
         f"{len(held)} held out for calibration"
     )
+    if config.teacher is not None:
+        trainer.soft = teacher_logits(config.teacher, encoder_dir, data, config, log)
     order = np.random.default_rng(config.seed)
     history = [trainer.epoch(epoch, data, order) for epoch in range(config.epochs)]
     heads, calibration = trainer.heads(), {}
@@ -135,6 +144,53 @@ def train(
         log(f"calibration on {len(held)} held-out examples: {calibration}")
         heads = dataclasses.replace(heads, temperature=temperature)
     return TrainResult(heads, adapters.export_deltas(trainer.lora), history, calibration)
+
+
+def teacher_logits(
+    folder: Path, encoder_dir: Path, data: Sequence[Example], config: TrainConfig, log: Log
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The teacher's (stance, category) logits for every training text, computed once: the
+    teacher is frozen, so its outputs do not change between epochs."""
+    trained = artifacts.load(folder)
+    tokenizer = load_tokenizer(encoder_dir)
+    prepare = model_input(trained.spec, tokenizer)
+    model = FeatureModel(load_bert(encoder_dir, trained.spec, trained.deltas), trained.spec.feature_layers)
+    heads = trained.heads
+    started, stance, category = time.monotonic(), [], []
+    # Shortest first: less padding, and the order does not change the outputs.
+    ranked = sorted(range(len(data)), key=lambda i: len(data[i].text))
+    with torch.inference_mode():
+        for start in range(0, len(ranked), 64):
+            rows = ranked[start : start + 64]
+            encoded = tokenizer(
+                [prepare(data[i].text) for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=config.max_length,
+                return_tensors="pt",
+            )
+            features = model(encoded["input_ids"], encoded["attention_mask"]).numpy()
+            stance.append(heads.stance_logits(features))
+            category.append(features @ heads.category_weight.T + heads.category_bias)
+            if (start // 64 + 1) % 50 == 0:
+                log(f"teacher {trained.model_id}: {start + len(rows)}/{len(data)} texts")
+    back = np.argsort(np.array(ranked))
+    log(f"teacher {trained.model_id}: {len(data)} texts in {time.monotonic() - started:.0f} s")
+    return (
+        torch.from_numpy(np.concatenate(stance)[back].astype(np.float32)),
+        torch.from_numpy(np.concatenate(category)[back].astype(np.float32)),
+    )
+
+
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL divergence from the teacher's softened probabilities, scaled by T² so that its
+    gradients stay comparable to the label loss's whatever the temperature."""
+    return nn.functional.kl_div(
+        nn.functional.log_softmax(student / temperature, dim=1),
+        nn.functional.log_softmax(teacher / temperature, dim=1),
+        reduction="batchmean",
+        log_target=True,
+    ) * (temperature**2)
 
 
 def holdout(examples: Sequence[Example], share: float) -> tuple[list[Example], list[Example]]:
@@ -202,6 +258,7 @@ class _Trainer:
         self.schedule: torch.optim.lr_scheduler.OneCycleLR | None = None
         self.stance_index = {s: i for i, s in enumerate(STANCES)}
         self.category_index = {c: i for i, c in enumerate(CATEGORIES)}
+        self.soft: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def epoch(self, epoch: int, data: list[Example], order: np.random.Generator) -> dict[str, float]:
         size = self.config.batch_size
@@ -223,7 +280,7 @@ class _Trainer:
             order,
         )
         for step, batch in enumerate(batches):
-            total += self.step([data[i] for i in batch])
+            total += self.step([data[i] for i in batch], batch)
             if (step + 1) % 25 == 0 or step + 1 == steps:
                 rate = (step + 1) * size / (time.monotonic() - started)
                 self.log(
@@ -232,7 +289,7 @@ class _Trainer:
                 )
         return {"epoch": epoch + 1, "loss": total / steps, "seconds": time.monotonic() - started}
 
-    def step(self, batch: list[Example]) -> float:
+    def step(self, batch: list[Example], rows: list[int]) -> float:
         c = self.config
         encoded = self.tokenizer(
             [self.prepare(ex.text) for ex in batch],
@@ -243,15 +300,22 @@ class _Trainer:
         )
         features = self.model(encoded["input_ids"], encoded["attention_mask"]) * c.feature_scale
         stances = torch.tensor([self.stance_index[ex.stance] for ex in batch])
-        loss = nn.functional.cross_entropy(
-            self.stance_head(features), stances, label_smoothing=c.label_smoothing
-        )
-        rows = [i for i, ex in enumerate(batch) if ex.category is not None]
-        if rows:
-            categories = torch.tensor([self.category_index[batch[i].category] for i in rows])  # type: ignore[index]
+        stance_logits = self.stance_head(features)
+        loss = nn.functional.cross_entropy(stance_logits, stances, label_smoothing=c.label_smoothing)
+        complaints = [i for i, ex in enumerate(batch) if ex.category is not None]
+        if complaints:
+            categories = torch.tensor([self.category_index[batch[i].category] for i in complaints])  # type: ignore[index]
+            category_logits = self.category_head(features[complaints])
             loss = loss + nn.functional.cross_entropy(
-                self.category_head(features[rows]), categories, label_smoothing=c.label_smoothing
+                category_logits, categories, label_smoothing=c.label_smoothing
             )
+        if self.soft is not None:
+            soft_stance, soft_category = self.soft
+            soft = distillation_loss(stance_logits, soft_stance[rows], c.distill_temperature)
+            if complaints:
+                taught = [rows[i] for i in complaints]
+                soft = soft + distillation_loss(category_logits, soft_category[taught], c.distill_temperature)
+            loss = (1.0 - c.distill_weight) * loss + c.distill_weight * soft
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()

@@ -146,11 +146,25 @@ def check(
 @click.option("--no-augment", is_flag=True, help="Train without the diacritic-free copies.")
 @click.option("--rank", type=click.IntRange(1, 128), default=TrainConfig().rank, show_default=True)
 @click.option(
+    "--layers",
+    type=click.IntRange(3, 12),
+    default=TrainConfig().spec.layers,
+    show_default=True,
+    help="Encoder layers kept (of multilingual-e5-small's 12); features pool the last and the"
+    " third from last.",
+)
+@click.option(
     "--adapt-from",
-    type=click.IntRange(1, 7),
+    type=click.IntRange(1, 12),
     default=TrainConfig().first_adapted_layer + 1,
     show_default=True,
     help="The first encoder layer (1-based) that gets adapters.",
+)
+@click.option(
+    "--teacher",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A trained artifact folder (for example one trained with --layers 12) to distil from:"
+    " the model also learns the teacher's probabilities.",
 )
 @click.option(
     "--threads",
@@ -171,11 +185,15 @@ def train_command(
     seed: int,
     no_augment: bool,
     rank: int,
+    layers: int,
     adapt_from: int,
+    teacher: Path | None,
     threads: int | None,
     fold_diacritics: bool,
 ) -> None:
     """Retrain adapters and heads on the train split (fixed seed); evaluate on the test split."""
+    if adapt_from > layers:
+        raise click.BadParameter(f"{adapt_from} is above --layers {layers}", param_hint="--adapt-from")
     settings = app.settings()
     config = TrainConfig(
         epochs=epochs,
@@ -183,12 +201,20 @@ def train_command(
         augment=not no_augment,
         rank=rank,
         first_adapted_layer=adapt_from - 1,
+        teacher=teacher,
         threads=threads or settings.scoring.threads or 2,
-        spec=dataclasses.replace(TrainConfig().spec, fold_diacritics=fold_diacritics),
+        spec=dataclasses.replace(
+            TrainConfig().spec,
+            layers=layers,
+            feature_layers=(layers - 2, layers),
+            fold_diacritics=fold_diacritics,
+        ),
     )
     encoder_dir = ensure_encoder(settings.scoring.cache_dir, log)
     result = train(corpus.load_split(corpus.Split.TRAIN), encoder_dir, config, log)
-    training = {k: v for k, v in dataclasses.asdict(config).items() if k != "spec"}
+    training = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("spec", "teacher")}
+    if teacher is not None:
+        training["teacher"] = artifacts.load(teacher).model_id
     version = artifacts.save(
         output,
         config.spec,

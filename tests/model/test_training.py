@@ -1,11 +1,17 @@
 """Training is reproducible: same seed, same weights."""
 
+import dataclasses
+
 import pytest
 import torch
 
+from models import artifact as artifacts
+from models.artifact import PACKAGED
 from models.corpus import Split, load_split
 from models.e5.cache import ensure_encoder
-from models.training import TrainConfig, augmented, train
+from models.encoder import FeatureModel, load_bert, load_tokenizer, model_input
+from models.labels import CATEGORIES
+from models.training import TrainConfig, augmented, distillation_loss, teacher_logits, train
 from streams.config.scoring import default_cache_dir
 
 pytestmark = pytest.mark.model
@@ -42,3 +48,47 @@ def test_a_model_that_folds_diacritics_gets_no_diacritic_free_copies() -> None:
     examples = [ex for ex in load_split(Split.TRAIN) if ex.lang == "hu"][:50]
     more = augmented(examples, enabled=True, ascii_copies=False)
     assert more[:50] == examples and not any(ex.id.endswith("~ascii") for ex in more)
+
+
+def test_distillation_loss_is_zero_only_when_the_student_agrees_with_the_teacher() -> None:
+    teacher = torch.tensor([[2.0, 0.0, -1.0, 0.5], [0.0, 3.0, 0.0, 0.0]])
+    assert distillation_loss(teacher.clone(), teacher, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    student = torch.zeros_like(teacher, requires_grad=True)
+    loss = distillation_loss(student, teacher, 2.0)
+    assert loss.item() > 0
+    loss.backward()
+    assert student.grad is not None
+    # One gradient step moves the student's top class towards the teacher's.
+    moved = (student - student.grad).argmax(dim=1)
+    assert moved.tolist() == teacher.argmax(dim=1).tolist()
+
+
+def test_teacher_logits_follow_the_training_order_whatever_the_lengths() -> None:
+    examples = load_split(Split.TRAIN)[::400]
+    encoder = ensure_encoder(default_cache_dir())
+    config = TrainConfig()
+    stance, category = teacher_logits(PACKAGED, encoder, examples, config, log=lambda _: None)
+    assert stance.shape == (len(examples), 4) and category.shape == (len(examples), len(CATEGORIES))
+    back, _ = teacher_logits(PACKAGED, encoder, examples[::-1], config, log=lambda _: None)
+    assert torch.allclose(back.flip(0), stance, atol=1e-3)
+    trained = artifacts.load(PACKAGED)
+    tokenizer = load_tokenizer(encoder)
+    model = FeatureModel(load_bert(encoder, trained.spec, trained.deltas), trained.spec.feature_layers)
+    for i in (0, len(examples) // 2, len(examples) - 1):
+        encoded = tokenizer(model_input(trained.spec, tokenizer)(examples[i].text), return_tensors="pt")
+        with torch.inference_mode():
+            features = model(encoded["input_ids"], encoded["attention_mask"]).numpy()
+        alone = torch.from_numpy(trained.heads.stance_logits(features)[0])
+        assert torch.allclose(alone, stance[i], atol=1e-3)
+
+
+def test_a_teacher_changes_what_the_model_learns() -> None:
+    examples = load_split(Split.TRAIN)[::120]
+    encoder = ensure_encoder(default_cache_dir())
+    plain = TrainConfig(epochs=1, batch_size=8, augment=False)
+    taught = dataclasses.replace(plain, teacher=PACKAGED)
+    alone = train(examples, encoder, plain, log=lambda _: None)
+    lines: list[str] = []
+    with_teacher = train(examples, encoder, taught, log=lines.append)
+    assert any(line.startswith("teacher ") for line in lines)
+    assert not (alone.heads.stance_weight == with_teacher.heads.stance_weight).all()

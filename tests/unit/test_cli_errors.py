@@ -6,10 +6,11 @@ import os
 import subprocess
 import sys
 
+from click.testing import CliRunner
 from elastic_transport import ConnectionError as SearchConnectionError
 from kafka.errors import KafkaTimeoutError
 
-from streams.cli.main import server_error
+from streams.cli.main import cli, server_error
 
 
 def test_client_errors_of_the_broker_and_the_search_server_are_server_errors() -> None:
@@ -32,3 +33,9 @@ def test_an_unreachable_search_server_gives_one_line_and_exit_1() -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("flarewatch: error: ConnectionError:"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_training_adapters_above_the_kept_layers_is_refused_before_any_work() -> None:
+    result = CliRunner().invoke(cli, ["model", "train", "--layers", "5", "--adapt-from", "6"])
+    assert result.exit_code == 2
+    assert "6 is above --layers 5" in result.output
