@@ -62,8 +62,8 @@ class TrainConfig:
     """Batches are formed within chunks of this many batches sorted by text length: less padding,
     same randomness across chunks."""
     spec: EncoderSpec = field(default_factory=lambda: EncoderSpec(spell_emoji=True))
-    teacher: Path | None = None
-    """A trained artifact folder (for example a 12-layer model) whose stance and category
+    teacher: artifacts.Artifact | None = None
+    """A trained artifact (for example a 12-layer model) whose stance and category
     probabilities the model also learns from (knowledge distillation, Hinton et al., 2015)."""
     distill_weight: float = 0.5
     """Share of the loss that follows the teacher's probabilities; the rest follows the labels."""
@@ -147,11 +147,10 @@ def train(
 
 
 def teacher_logits(
-    folder: Path, encoder_dir: Path, data: Sequence[Example], config: TrainConfig, log: Log
+    trained: artifacts.Artifact, encoder_dir: Path, data: Sequence[Example], config: TrainConfig, log: Log
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The teacher's (stance, category) logits for every training text, computed once: the
     teacher is frozen, so its outputs do not change between epochs."""
-    trained = artifacts.load(folder)
     tokenizer = load_tokenizer(encoder_dir)
     prepare = model_input(trained.spec, tokenizer)
     model = FeatureModel(load_bert(encoder_dir, trained.spec, trained.deltas), trained.spec.feature_layers)

@@ -12,6 +12,7 @@ import click
 from models import artifact as artifacts
 from models import corpus
 from models.e5.cache import ensure_encoder
+from models.errors import ArtifactError
 from models.evaluation import evaluate, render, to_json
 from models.loading import build_scorer
 from models.scores import ScoreRequest
@@ -195,13 +196,19 @@ def train_command(
     if adapt_from > layers:
         raise click.BadParameter(f"{adapt_from} is above --layers {layers}", param_hint="--adapt-from")
     settings = app.settings()
+    taught_by = None
+    if teacher is not None:  # before the encoder loads: a wrong folder fails at once
+        try:
+            taught_by = artifacts.load(teacher)
+        except ArtifactError as exc:
+            raise ArtifactError(f"--teacher {teacher}: not a trained artifact folder ({exc})") from exc
     config = TrainConfig(
         epochs=epochs,
         seed=seed,
         augment=not no_augment,
         rank=rank,
         first_adapted_layer=adapt_from - 1,
-        teacher=teacher,
+        teacher=taught_by,
         threads=threads or settings.scoring.threads or 2,
         spec=dataclasses.replace(
             TrainConfig().spec,
@@ -212,9 +219,13 @@ def train_command(
     )
     encoder_dir = ensure_encoder(settings.scoring.cache_dir, log)
     result = train(corpus.load_split(corpus.Split.TRAIN), encoder_dir, config, log)
-    training = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("spec", "teacher")}
-    if teacher is not None:
-        training["teacher"] = artifacts.load(teacher).model_id
+    training = {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if f.name not in ("spec", "teacher")
+    }
+    if taught_by is not None:
+        training["teacher"] = taught_by.model_id
     version = artifacts.save(
         output,
         config.spec,

@@ -67,11 +67,11 @@ def test_teacher_logits_follow_the_training_order_whatever_the_lengths() -> None
     examples = load_split(Split.TRAIN)[::400]
     encoder = ensure_encoder(default_cache_dir())
     config = TrainConfig()
-    stance, category = teacher_logits(PACKAGED, encoder, examples, config, log=lambda _: None)
-    assert stance.shape == (len(examples), 4) and category.shape == (len(examples), len(CATEGORIES))
-    back, _ = teacher_logits(PACKAGED, encoder, examples[::-1], config, log=lambda _: None)
-    assert torch.allclose(back.flip(0), stance, atol=1e-3)
     trained = artifacts.load(PACKAGED)
+    stance, category = teacher_logits(trained, encoder, examples, config, log=lambda _: None)
+    assert stance.shape == (len(examples), 4) and category.shape == (len(examples), len(CATEGORIES))
+    back, _ = teacher_logits(trained, encoder, examples[::-1], config, log=lambda _: None)
+    assert torch.allclose(back.flip(0), stance, atol=1e-3)
     tokenizer = load_tokenizer(encoder)
     model = FeatureModel(load_bert(encoder, trained.spec, trained.deltas), trained.spec.feature_layers)
     for i in (0, len(examples) // 2, len(examples) - 1):
@@ -86,7 +86,7 @@ def test_a_teacher_changes_what_the_model_learns() -> None:
     examples = load_split(Split.TRAIN)[::120]
     encoder = ensure_encoder(default_cache_dir())
     plain = TrainConfig(epochs=1, batch_size=8, augment=False)
-    taught = dataclasses.replace(plain, teacher=PACKAGED)
+    taught = dataclasses.replace(plain, teacher=artifacts.load(PACKAGED))
     alone = train(examples, encoder, plain, log=lambda _: None)
     lines: list[str] = []
     with_teacher = train(examples, encoder, taught, log=lines.append)

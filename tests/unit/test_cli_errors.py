@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 from elastic_transport import ConnectionError as SearchConnectionError
@@ -39,3 +40,30 @@ def test_training_adapters_above_the_kept_layers_is_refused_before_any_work() ->
     result = CliRunner().invoke(cli, ["model", "train", "--layers", "5", "--adapt-from", "6"])
     assert result.exit_code == 2
     assert "6 is above --layers 5" in result.output
+
+
+def test_a_teacher_folder_without_an_artifact_fails_in_one_line_before_the_encoder_loads(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "model",
+            "train",
+            "--teacher",
+            str(tmp_path),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--teacher {tmp_path}: not a trained artifact folder" in lines[0], (
+        result.stderr
+    )
+    assert "encoder" not in result.stderr and not (tmp_path / "out").exists()
