@@ -78,7 +78,7 @@ class Pipeline:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
         self._search: AsyncElasticsearch | None = None
         k, w = settings.kafka, settings.worker
-        self.app = faust.App(
+        self.app = _App(
             k.group_id,
             broker=faust_broker_url(k),
             broker_credentials=faust_credentials(k),
@@ -125,6 +125,7 @@ class Pipeline:
         pages.register(self.app, self.health, self.counters, lambda: self.fatal)
         self.health.attach(self.app, lambda: self.search.ping(), self._stop_worker)
         self.app.on_before_shutdown.connect(self._close)
+        self.app.on_fetch_hole = lambda: self.counters.add(Metric.FETCH_HOLES)
 
     def _topic(self, name: str) -> Any:
         return self.app.topic(
@@ -153,7 +154,6 @@ class Pipeline:
         agent = ScoreAgent(self.context, step, self.executor)
         log.info("scoring agent ready with model %s", scorer.model_id)
         self.health.model_loaded("score")
-        guard_offsets(self.app.consumer)
         async for events in stream.take_events(w.score_batch, within=w.score_batch_timeout_s):
             batch = self.finished.fresh([Incoming.of(e) for e in events])
             if len(batch) < len(events):
@@ -298,6 +298,18 @@ class Pipeline:
             await self._search.close()
             self._search = None
         self.executor.shutdown(wait=False)
+
+
+class _App(faust.App):
+    """Faust's app, with its consumer guarded (:func:`~streams.worker.redelivery.guard_offsets`)
+    from the moment it is made: before the fetcher starts and before the first rebalance."""
+
+    on_fetch_hole: Callable[[], None] = staticmethod(lambda: None)
+
+    def _new_consumer(self) -> Any:
+        consumer = super()._new_consumer()
+        guard_offsets(consumer, on_hole=lambda: self.on_fetch_hole())
+        return consumer
 
 
 class _DeliveryRecords:

@@ -45,6 +45,7 @@ class Metric(StrEnum):
     DETECTOR_LATE = "flarewatch_detector_late_mentions_total"
     DETECTOR_REDELIVERIES = "flarewatch_detector_redeliveries_total"
     REDELIVERIES_SKIPPED = "flarewatch_redeliveries_skipped_total"
+    FETCH_HOLES = "flarewatch_fetch_holes_total"
     SCORE_SECONDS = "flarewatch_score_seconds_total"
 
 
@@ -104,6 +105,10 @@ HELP: dict[str, str] = {
     Metric.DETECTOR_REDELIVERIES: "Mentions the detector had already counted (redelivered, skipped).",
     Metric.REDELIVERIES_SKIPPED: (
         "Raw messages handed to the scoring agent again after it had scored them (skipped)."
+    ),
+    Metric.FETCH_HOLES: (
+        "Times the fetcher handed over a record after a hole and its partition was read again from"
+        " the hole (records Faust dropped around a rebalance or seek; none is lost)."
     ),
     Tally.FLARE_SIGNALS: "Flare signals the detector published, by kind (started, escalated, grown, ended).",
     Tally.INCIDENT_EVENTS: "Incident versions published, by event type.",

@@ -10,7 +10,7 @@ import faust
 from faust.types import TP
 
 from streams.worker.messages import Incoming
-from streams.worker.redelivery import Finished, guard_offsets, repair_acks
+from streams.worker.redelivery import Admit, Fence, Finished, guard_offsets, repair_acks
 
 
 def records(partition: int, *offsets: int, topic: str = "raw") -> list[Incoming]:
@@ -149,3 +149,120 @@ def test_faust_alone_commits_one_offset_per_interval_over_a_doubled_ack_and_guar
     plain, guarded = asyncio.run(run())
     assert plain == 7  # Faust's own answer: the end of [5, 6], though 5-8 are all done
     assert guarded == 9
+
+
+RAW0, RAW1 = TP("raw", 0), TP("raw", 1)
+
+
+def test_the_fence_admits_each_offset_once_in_order_from_where_the_consumer_was_sought() -> None:
+    fence = Fence()
+    fence.sought({RAW0: 100, RAW1: None})
+    assert [fence.admit(RAW0, o) for o in (100, 101, 101, 99, 102)] == [
+        Admit.YES,
+        Admit.YES,
+        Admit.SEEN,
+        Admit.SEEN,
+        Admit.YES,
+    ]
+    assert fence.admit(RAW1, 7) is Admit.YES  # unknown start: the first record sets it
+    assert fence.admit(RAW1, 8) is Admit.YES
+    assert fence.holes() == {}
+
+
+def test_a_record_after_a_hole_is_held_back_until_the_hole_is_read_again() -> None:
+    # The loss the fence stops: the fetcher read ahead from 104 (records 100-103 were fetched
+    # while the partition was paused and dropped), the consumer was sought to the committed 100,
+    # and the rest of the read-ahead batch still arrives first.
+    fence = Fence()
+    fence.sought({RAW0: 100})
+    assert [fence.admit(RAW0, o) for o in (104, 105)] == [Admit.HOLE, Admit.HOLE]
+    assert fence.admit(RAW1, 3) is Admit.YES  # other partitions go on
+    assert fence.holes() == {RAW0: 100}
+    fence.rewound(RAW0, 100)
+    assert [fence.admit(RAW0, o) for o in range(100, 106)] == [Admit.YES] * 6
+    assert fence.holes() == {}
+
+
+def test_a_hole_that_fresh_reads_still_skip_after_three_seeks_is_passed() -> None:
+    # Offsets 50-51 are not in the log (a transaction marker, compaction): a fresh read from 50
+    # starts at 52 every time.
+    fence = Fence(gap_seeks=3)
+    fence.sought({RAW0: 50})
+    for _ in range(3):
+        assert fence.admit(RAW0, 52) is Admit.HOLE
+        assert fence.holes() == {RAW0: 50}
+        fence.rewound(RAW0, 50)
+        fence.sought({RAW0: 50})  # the seek back, as the guarded consumer reports it
+    assert fence.admit(RAW0, 52) is Admit.YES
+    assert fence.admit(RAW0, 53) is Admit.YES
+
+
+def test_a_new_hole_or_a_seek_elsewhere_starts_the_count_again() -> None:
+    fence = Fence(gap_seeks=1)
+    fence.sought({RAW0: 10})
+    assert fence.admit(RAW0, 12) is Admit.HOLE
+    fence.holes()
+    fence.rewound(RAW0, 10)
+    fence.sought({RAW0: 20})  # a rebalance sought it elsewhere
+    assert fence.admit(RAW0, 25) is Admit.HOLE
+    fence.forget([RAW0])
+    assert fence.admit(RAW0, 25) is Admit.YES  # revoked, then assigned again: unknown start
+
+
+def test_the_guarded_consumer_drops_read_ahead_records_and_seeks_back_to_the_hole() -> None:
+    # Faust's consumer with its fetcher replaced by a script: the committed offset is 10, and the
+    # first batch after the seek holds read-ahead records 14-15 ahead of 10-13.
+    sought: list[tuple[int, int]] = []
+    holes: list[int] = []
+
+    async def run() -> list[list[int]]:
+        consumer: Any = _consumer()
+        batches = [[14, 15], [10, 11, 12, 13, 14, 15, 16]]
+
+        async def getmany(timeout: float) -> Any:
+            for offset in batches.pop(0):
+                yield RAW0, faust.types.Message("raw", 0, offset, 0.0, None, None, None, b"k", b"v", 0, 0)
+
+        async def seek(tp: TP, offset: int) -> None:
+            sought.append((tp.partition, offset))
+
+        async def seek_to_committed() -> dict[TP, int]:
+            return {RAW0: 10}
+
+        consumer.getmany, consumer.seek, consumer.seek_to_committed = getmany, seek, seek_to_committed
+        guard_offsets(consumer, fenced=lambda topic: topic == "raw", on_hole=lambda: holes.append(1))
+        await consumer.seek_to_committed()
+        delivered = []
+        for _ in range(2):
+            delivered.append([m.offset async for _, m in consumer.getmany(timeout=1.0)])
+        return delivered
+
+    assert asyncio.run(run()) == [[], [10, 11, 12, 13, 14, 15, 16]]
+    assert sought == [(0, 10)] and holes == [1]
+
+
+def test_a_seek_back_that_fails_leaves_the_hole_to_the_next_batch() -> None:
+    async def run() -> list[list[int]]:
+        consumer: Any = _consumer()
+        batches = [[14], [14], [10, 11]]
+        failures = [RuntimeError("partition revoked")]
+
+        async def getmany(timeout: float) -> Any:
+            for offset in batches.pop(0):
+                yield RAW0, faust.types.Message("raw", 0, offset, 0.0, None, None, None, b"k", b"v", 0, 0)
+
+        async def seek(tp: TP, offset: int) -> None:
+            if failures:
+                raise failures.pop()
+
+        async def seek_to_committed() -> dict[TP, int]:
+            return {RAW0: 10}
+
+        consumer.getmany, consumer.seek, consumer.seek_to_committed = getmany, seek, seek_to_committed
+        fence = guard_offsets(consumer, fenced=lambda topic: topic == "raw")
+        await consumer.seek_to_committed()
+        delivered = [[m.offset async for _, m in consumer.getmany(timeout=1.0)] for _ in range(3)]
+        assert fence.next[RAW0] == 12
+        return delivered
+
+    assert asyncio.run(run()) == [[], [], [10, 11]]
