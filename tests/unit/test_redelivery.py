@@ -209,6 +209,20 @@ def test_a_new_hole_or_a_seek_elsewhere_starts_the_count_again() -> None:
     assert fence.admit(RAW0, 25) is Admit.YES  # revoked, then assigned again: unknown start
 
 
+def _scripted(consumer: Any, batches: list[list[int]], seek: Any) -> None:
+    """Replace the consumer's fetcher with ``batches`` of raw/0 offsets, its seek with ``seek``,
+    and its committed offset with 10."""
+
+    async def getmany(timeout: float) -> Any:
+        for offset in batches.pop(0):
+            yield RAW0, faust.types.Message("raw", 0, offset, 0.0, None, None, None, b"k", b"v", 0, 0)
+
+    async def seek_to_committed() -> dict[TP, int]:
+        return {RAW0: 10}
+
+    consumer.getmany, consumer.seek, consumer.seek_to_committed = getmany, seek, seek_to_committed
+
+
 def test_the_guarded_consumer_drops_read_ahead_records_and_seeks_back_to_the_hole() -> None:
     # Faust's consumer with its fetcher replaced by a script: the committed offset is 10, and the
     # first batch after the seek holds read-ahead records 14-15 ahead of 10-13.
@@ -217,19 +231,11 @@ def test_the_guarded_consumer_drops_read_ahead_records_and_seeks_back_to_the_hol
 
     async def run() -> list[list[int]]:
         consumer: Any = _consumer()
-        batches = [[14, 15], [10, 11, 12, 13, 14, 15, 16]]
-
-        async def getmany(timeout: float) -> Any:
-            for offset in batches.pop(0):
-                yield RAW0, faust.types.Message("raw", 0, offset, 0.0, None, None, None, b"k", b"v", 0, 0)
 
         async def seek(tp: TP, offset: int) -> None:
             sought.append((tp.partition, offset))
 
-        async def seek_to_committed() -> dict[TP, int]:
-            return {RAW0: 10}
-
-        consumer.getmany, consumer.seek, consumer.seek_to_committed = getmany, seek, seek_to_committed
+        _scripted(consumer, [[14, 15], [10, 11, 12, 13, 14, 15, 16]], seek)
         guard_offsets(consumer, fenced=lambda topic: topic == "raw", on_hole=lambda: holes.append(1))
         await consumer.seek_to_committed()
         delivered = []
@@ -244,21 +250,13 @@ def test_the_guarded_consumer_drops_read_ahead_records_and_seeks_back_to_the_hol
 def test_a_seek_back_that_fails_leaves_the_hole_to_the_next_batch() -> None:
     async def run() -> list[list[int]]:
         consumer: Any = _consumer()
-        batches = [[14], [14], [10, 11]]
         failures = [RuntimeError("partition revoked")]
-
-        async def getmany(timeout: float) -> Any:
-            for offset in batches.pop(0):
-                yield RAW0, faust.types.Message("raw", 0, offset, 0.0, None, None, None, b"k", b"v", 0, 0)
 
         async def seek(tp: TP, offset: int) -> None:
             if failures:
                 raise failures.pop()
 
-        async def seek_to_committed() -> dict[TP, int]:
-            return {RAW0: 10}
-
-        consumer.getmany, consumer.seek, consumer.seek_to_committed = getmany, seek, seek_to_committed
+        _scripted(consumer, [[14], [14], [10, 11]], seek)
         fence = guard_offsets(consumer, fenced=lambda topic: topic == "raw")
         await consumer.seek_to_committed()
         delivered = [[m.offset async for _, m in consumer.getmany(timeout=1.0)] for _ in range(3)]
