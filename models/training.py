@@ -229,6 +229,14 @@ def length_batches(
     return [batches[i] for i in order.permutation(len(batches))]
 
 
+def warmup_share(total_steps: int) -> float:
+    """The share of steps spent raising the learning rate: a tenth, but at least 1.5 steps.
+
+    ``OneCycleLR`` divides by the length of its warm-up phase, ``share * total_steps - 1``
+    steps, so a tenth of exactly 10 steps (a small corpus) would divide by zero."""
+    return min(0.75, max(0.1, 1.5 / max(total_steps, 1)))
+
+
 class _Trainer:
     def __init__(self, encoder_dir: Path, config: TrainConfig, log: Log) -> None:
         self.config, self.log = config, log
@@ -267,7 +275,7 @@ class _Trainer:
                 self.optimizer,
                 max_lr=[self.config.adapter_lr, self.config.head_lr],
                 total_steps=self.config.epochs * steps,
-                pct_start=0.1,
+                pct_start=warmup_share(self.config.epochs * steps),
             )
         self.model.train()
         started, total = time.monotonic(), 0.0

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+import torch
 
 from models.corpus import Split, load_split
 from models.heads import Prediction
@@ -14,7 +15,7 @@ from models.labels import Category, Sentiment
 from models.language import DetectionOptions, LanguageDetector
 from models.scorer import Scorer
 from models.scores import ScoreRequest
-from models.training import fit_temperature, holdout, length_batches
+from models.training import fit_temperature, holdout, length_batches, warmup_share
 
 
 def test_fit_temperature_recovers_the_temperature_that_generated_the_labels() -> None:
@@ -89,3 +90,17 @@ def test_unscored_texts_are_not_uncertain() -> None:
     scorer = Scorer(_Fixed(0.5, 0.4), LanguageDetector(DetectionOptions()), uncertain_below=0.9)
     (score,) = scorer.score([ScoreRequest("", None)])
     assert not score.scored and not score.uncertain and score.confidence is None
+
+
+@pytest.mark.parametrize("total_steps", [1, 2, 3, 10, 11, 20, 7440])
+def test_the_learning_rate_schedule_runs_every_step_of_a_short_training(total_steps: int) -> None:
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([weight], lr=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=0.01, total_steps=total_steps, pct_start=warmup_share(total_steps)
+    )
+    for _ in range(total_steps):
+        optimizer.step()
+        schedule.step()
+    assert schedule.last_epoch == total_steps
+    assert warmup_share(7440) == 0.1  # the shipped weights' schedule is unchanged
