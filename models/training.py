@@ -230,7 +230,8 @@ def length_batches(
 
 
 def warmup_share(total_steps: int) -> float:
-    """The share of steps spent raising the learning rate: a tenth, but at least 1.5 steps.
+    """The share of steps spent raising the learning rate: a tenth, but at least 1.5 steps
+    (and at most three quarters, so that the annealing phase is never empty).
 
     ``OneCycleLR`` divides by the length of its warm-up phase, ``share * total_steps - 1``
     steps, so a tenth of exactly 10 steps (a small corpus) would divide by zero."""
@@ -271,11 +272,12 @@ class _Trainer:
         size = self.config.batch_size
         steps = math.ceil(len(data) / size)
         if self.schedule is None:
+            total_steps = self.config.epochs * steps
             self.schedule = torch.optim.lr_scheduler.OneCycleLR(
                 self.optimizer,
                 max_lr=[self.config.adapter_lr, self.config.head_lr],
-                total_steps=self.config.epochs * steps,
-                pct_start=warmup_share(self.config.epochs * steps),
+                total_steps=total_steps,
+                pct_start=warmup_share(total_steps),
             )
         self.model.train()
         started, total = time.monotonic(), 0.0
