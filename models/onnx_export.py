@@ -140,15 +140,11 @@ def _quantize_blockwise(path: Path, nodes: list[str]) -> None:
     # the root logger of whichever process builds the cache (the worker, say): undo that.
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    from onnxruntime.quantization.matmul_nbits_quantizer import (
-        DefaultWeightOnlyQuantConfig,
-        MatMulNBitsQuantizer,
-    )
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     for handler in [h for h in root.handlers if h not in handlers]:
         root.removeHandler(handler)
     root.setLevel(level)
-    config = DefaultWeightOnlyQuantConfig(block_size=BLOCK, is_symmetric=True, accuracy_level=4, bits=8)
     quantizer = MatMulNBitsQuantizer(
         onnx.load(str(path)),
         bits=8,
@@ -156,7 +152,6 @@ def _quantize_blockwise(path: Path, nodes: list[str]) -> None:
         is_symmetric=True,
         accuracy_level=4,
         nodes_to_include=nodes,
-        algo_config=config,
     )
     quantizer.process()
     quantizer.model.save_model_to_file(str(path), use_external_data_format=False)

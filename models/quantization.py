@@ -13,8 +13,8 @@ batch 64 and keeps 98.44% / 98.67% / 98.22% of fp32's sentiment / complaint / ca
 Blockwise: ONNX Runtime's ``MatMulNBits`` with 8-bit weights in blocks of 128 along the inner
 dimension and ``accuracy_level`` 4 quantises each token's activations per block of 128 as well,
 not per tensor, so one outlier token moves only its own blocks. On the feed-forward products that
-per-tensor int8 could not keep, it is about 1.3x the default's encoder time on 2 cores (raw
-encoder, batch 64, 5 Dec) with feature cosine >= 0.997 to the default's.
+per-tensor int8 could not keep, the encoder runs about 1.3x as fast as with ``int8-attention``
+alone on 2 cores (raw encoder, batch 64, 5 Dec), with feature cosine >= 0.997 to it.
 """
 
 from __future__ import annotations
