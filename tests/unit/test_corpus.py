@@ -57,8 +57,13 @@ def test_hard_cases_in_every_language_and_split(train: list, test: list) -> None
             assert tags >= HARD_CASES, (lang, HARD_CASES - tags)
 
 
+def squashed(text: str) -> str:
+    """Lower case, runs of whitespace as one space: how "the same line" is compared."""
+    return " ".join(text.lower().split())
+
+
 def trigrams(text: str) -> set[str]:
-    t = " ".join(text.lower().split())
+    t = squashed(text)
     return {t[i : i + 3] for i in range(len(t) - 2)}
 
 
@@ -92,8 +97,8 @@ def test_pending_mentions_could_join_the_training_split_as_they_are(train: list,
     assert {ex.lang for ex in pending} == set(LANGUAGES)
     ids = [ex.id for ex in pending]
     assert len(ids) == len(set(ids)) and not set(ids) & {ex.id for ex in train + test}
-    known = {" ".join(ex.text.lower().split()) for ex in train + test}
-    assert not [ex.text for ex in pending if " ".join(ex.text.lower().split()) in known]
+    known = {squashed(ex.text) for ex in train + test}
+    assert not [ex.text for ex in pending if squashed(ex.text) in known]
     assert all(ex.sentiment is Sentiment.NEGATIVE for ex in pending if ex.complaint)
     for ex in pending:
         assert closest_training_line(ex.text, ex.lang, test) < 0.45, ex.text
