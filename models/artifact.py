@@ -10,11 +10,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from safetensors.torch import load_file, save_file
+import numpy.typing as npt
+from safetensors.numpy import load_file
 
 from models.encoder import EncoderSpec
 from models.errors import ArtifactError
@@ -26,12 +26,18 @@ METADATA = "scorer.json"
 MODEL_NAME = "flarewatch-e5s"
 PACKAGED = Path(__file__).parent / "weights"
 
+if TYPE_CHECKING:
+    import torch
+
+Array = npt.NDArray[Any]
+
 
 @dataclass(frozen=True, slots=True)
 class Artifact:
     spec: EncoderSpec
     heads: Heads
-    deltas: dict[str, torch.Tensor]
+    deltas: dict[str, Array]
+    """Adapter factors by parameter name, as loaded (numpy: scoring never needs torch)."""
     version: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -48,6 +54,9 @@ def save(
     metadata: dict[str, Any],
 ) -> str:
     """Write both files; returns the new version."""
+    import torch
+    from safetensors.torch import save_file
+
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {
         "heads.stance.weight": torch.from_numpy(heads.stance_weight),
@@ -100,7 +109,7 @@ def load(folder: Path = PACKAGED) -> Artifact:
         category_weight=_numpy(tensors["heads.category.weight"]),
         category_bias=_numpy(tensors["heads.category.bias"]),
         complaint_threshold=float(document.get("complaint_threshold", 0.5)),
-        temperature=float(tensors["heads.stance.temperature"][0])
+        temperature=float(tensors["heads.stance.temperature"].reshape(-1)[0])
         if "heads.stance.temperature" in tensors
         else 1.0,
     )
@@ -108,8 +117,8 @@ def load(folder: Path = PACKAGED) -> Artifact:
     return Artifact(spec, heads, deltas, _digest(folder / TENSORS), document)
 
 
-def _numpy(tensor: torch.Tensor) -> np.ndarray[Any, np.dtype[np.float32]]:
-    return tensor.to(torch.float32).numpy()
+def _numpy(tensor: Array) -> np.ndarray[Any, np.dtype[np.float32]]:
+    return np.asarray(tensor, dtype=np.float32)
 
 
 def _digest(path: Path) -> str:

@@ -1,27 +1,30 @@
-"""Feature extraction: the truncated, adapted e5 encoder turned into fixed-size text features."""
+"""Feature extraction: the truncated, adapted e5 encoder turned into fixed-size text features.
+
+This module stays free of torch and transformers, so that a worker scoring through ONNX Runtime
+never imports them (about 250 MB less memory); the PyTorch parts are in
+:mod:`models.torch_encoder`.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from torch import nn
-from transformers import AutoTokenizer, BertModel, PreTrainedTokenizerBase
-from transformers.utils import logging as hf_logging
+from tokenizers import Tokenizer
 
-from models import adapters
 from models.augment import strip_diacritics
 from models.batching import plan_buckets, spread
 from models.emoji_names import EmojiSpeller
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
+TOKENIZER_FILE = "tokenizer.json"
+PAD_TOKEN = "<pad>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,24 +72,22 @@ class EncoderOptions:
     about 8% more CPU, which a worker sharing its cores with a broker and a search server lacks."""
 
 
-def quiet_transformers() -> None:
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+def load_tokenizer(folder: Path) -> Tokenizer:
+    """The encoder's tokenizer from ``folder/tokenizer.json``, by the ``tokenizers`` library alone:
+    the same ids as the ``transformers`` tokenizer built on the same file, at half its memory."""
+    return Tokenizer.from_file(str(folder / TOKENIZER_FILE))
 
 
-def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
-    quiet_transformers()
-    tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(model_dir)
-    return tokenizer
+def model_input(spec: EncoderSpec, vocabulary: Collection[str]) -> Callable[[str], str]:
+    """What the tokenizer is given for a text under ``spec``: the same in training and scoring.
 
-
-def model_input(spec: EncoderSpec, tokenizer: PreTrainedTokenizerBase) -> Callable[[str], str]:
-    """What the tokenizer is given for a text under ``spec``: the same in training and scoring."""
+    ``vocabulary`` is the tokenizer's pieces (``tokenizer.get_vocab()``).
+    """
     steps: list[Callable[[str], str]] = []
     if spec.fold_diacritics:
         steps.append(strip_diacritics)
     if spec.spell_emoji:
-        steps.append(EmojiSpeller(frozenset(tokenizer.get_vocab())))
+        steps.append(EmojiSpeller(frozenset(vocabulary)))
 
     def prepare(text: str) -> str:
         for step in steps:
@@ -96,40 +97,6 @@ def model_input(spec: EncoderSpec, tokenizer: PreTrainedTokenizerBase) -> Callab
     return prepare
 
 
-def load_bert(model_dir: Path, spec: EncoderSpec, deltas: dict[str, torch.Tensor] | None = None) -> BertModel:
-    """The rebuilt encoder cut to ``spec.layers`` layers, with adapter deltas merged in."""
-    quiet_transformers()
-    model = BertModel.from_pretrained(model_dir, add_pooling_layer=False, attn_implementation="eager")
-    if not 1 <= spec.layers <= len(model.encoder.layer):
-        raise ValueError(f"encoder has {len(model.encoder.layer)} layers, spec wants {spec.layers}")
-    model.encoder.layer = model.encoder.layer[: spec.layers]
-    model.config.num_hidden_layers = spec.layers
-    if deltas:
-        adapters.merge(model, deltas)
-    model.eval()
-    return model
-
-
-class FeatureModel(nn.Module):
-    """``(input_ids, attention_mask) -> features``: mean pools of chosen layers, L2-normalised."""
-
-    def __init__(self, bert: BertModel, feature_layers: Sequence[int]) -> None:
-        super().__init__()
-        self.bert = bert
-        self.feature_layers = tuple(feature_layers)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = self.bert(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        hidden = out.hidden_states
-        return torch.cat([mean_pool(hidden[k], attention_mask) for k in self.feature_layers], 1)
-
-
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    weights = mask.unsqueeze(-1).to(hidden.dtype)
-    pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-    return nn.functional.normalize(pooled, dim=-1)
-
-
 class Encoder(ABC):
     """Turns texts into features. Loads once; ``features`` is CPU-bound and blocks.
 
@@ -137,14 +104,17 @@ class Encoder(ABC):
     several threads at once (it may itself run sub-batches on threads of its own).
     """
 
-    def __init__(
-        self, tokenizer: PreTrainedTokenizerBase, spec: EncoderSpec, options: EncoderOptions
-    ) -> None:
+    def __init__(self, tokenizer: Tokenizer, spec: EncoderSpec, options: EncoderOptions) -> None:
         self.tokenizer = tokenizer
         self.spec = spec
         self.options = options
-        self.pad_id = int(tokenizer.pad_token_id or 0)
-        self._prepare = model_input(spec, tokenizer)
+        pad = tokenizer.token_to_id(PAD_TOKEN)
+        self.pad_id = 0 if pad is None else int(pad)
+        self._prepare = model_input(spec, tokenizer.get_vocab())
+        # Longer texts keep their first tokens, special tokens included, as ``transformers``
+        # truncates with ``truncation=True, max_length=...``.
+        tokenizer.enable_truncation(options.max_length)
+        tokenizer.no_padding()
         self._executor: ThreadPoolExecutor | None = None
 
     @property
@@ -155,12 +125,8 @@ class Encoder(ABC):
     def _run(self, input_ids: Ints, attention_mask: Ints) -> Floats: ...
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        encoded = self.tokenizer(
-            [self._prepare(t) for t in texts],
-            truncation=True,
-            max_length=self.options.max_length,
-        )
-        return [list(ids) for ids in encoded["input_ids"]]
+        encoded = self.tokenizer.encode_batch([self._prepare(t) for t in texts])
+        return [e.ids for e in encoded]
 
     def features(self, texts: Sequence[str]) -> Floats:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -205,30 +171,3 @@ class Encoder(ABC):
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
         return ids, mask
-
-
-class TorchEncoder(Encoder):
-    """The fp32 reference: plain PyTorch under ``torch.inference_mode``."""
-
-    def __init__(
-        self,
-        tokenizer: PreTrainedTokenizerBase,
-        model: FeatureModel,
-        spec: EncoderSpec,
-        options: EncoderOptions,
-    ) -> None:
-        super().__init__(tokenizer, spec, options)
-        if options.threads:
-            torch.set_num_threads(options.threads)
-        self.model = model.eval()
-        self._dim = spec.feature_dim(int(model.bert.config.hidden_size))
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def _run(self, input_ids: Ints, attention_mask: Ints) -> Floats:
-        with torch.inference_mode():
-            out = self.model(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
-        result: Floats = out.numpy()
-        return result

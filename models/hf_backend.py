@@ -19,10 +19,10 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from models.backends import Backend
 from models.batching import plan_buckets
-from models.encoder import quiet_transformers
 from models.errors import BackendConfigError
 from models.heads import Prediction, softmax
 from models.labels import SENTIMENTS, Sentiment
+from models.torch_encoder import quiet_transformers
 
 
 class HFSequenceClassificationBackend:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from transformers import PreTrainedTokenizerBase
+from tokenizers import Tokenizer
 
 from models.encoder import Encoder, EncoderOptions, EncoderSpec, Floats, Ints
 
@@ -14,7 +14,7 @@ from models.encoder import Encoder, EncoderOptions, EncoderSpec, Floats, Ints
 class OnnxEncoder(Encoder):
     def __init__(
         self,
-        tokenizer: PreTrainedTokenizerBase,
+        tokenizer: Tokenizer,
         model_file: Path,
         spec: EncoderSpec,
         options: EncoderOptions,

@@ -8,24 +8,38 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 import warnings
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
+from models import vocabulary
 from models.build_cache import build_once
-from models.encoder import FeatureModel
+from models.encoder import TOKENIZER_FILE
 from models.quantization import Quantization, selects, selects_blockwise
+
+if TYPE_CHECKING:
+    from models.torch_encoder import FeatureModel
 
 FILE = "model.onnx"
 
 
-def onnx_folder(cache_dir: Path, identity: dict[str, str], scheme: Quantization) -> Path:
+def onnx_folder(
+    cache_dir: Path, identity: dict[str, str], scheme: Quantization, prune_vocabulary: bool = True
+) -> Path:
     import onnxruntime
 
-    key = dict(identity, quantization=scheme.value, ort=onnxruntime.__version__, torch=torch.__version__)
+    words = vocabulary.identity() if prune_vocabulary else "full"
+    key = dict(
+        identity,
+        quantization=scheme.value,
+        ort=onnxruntime.__version__,
+        torch=version("torch"),
+        vocabulary=words,
+    )
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return cache_dir / "onnx" / f"{scheme.value}-{digest}"
 
@@ -34,17 +48,28 @@ def ensure_onnx(
     make_model: Callable[[], FeatureModel],
     target: Path,
     scheme: Quantization,
+    tokenizer_dir: Path,
     log: Callable[[str], None] = lambda _: None,
+    prune_vocabulary: bool = True,
 ) -> Path:
     """Path of the exported model file, exporting into ``target`` first if needed (blocks).
 
-    ``make_model`` is only called when a build is needed.
+    The folder also holds the tokenizer that goes with the model: the one in ``tokenizer_dir``,
+    cut with the embedding table to the pieces the scored languages use when
+    ``prune_vocabulary`` (:mod:`models.vocabulary`). ``make_model`` is only called when a build
+    is needed.
     """
 
     def build(staging: Path) -> None:
         started = time.monotonic()
         log(f"exporting the encoder to ONNX ({scheme.value}), one-time step: {target}")
         model = make_model()
+        if prune_vocabulary:
+            kept = vocabulary.prune(tokenizer_dir / TOKENIZER_FILE, staging / TOKENIZER_FILE)
+            _keep_embeddings(model, kept)
+            log(f"vocabulary cut to the {len(kept):,} pieces Polish, Hungarian and English use")
+        else:
+            shutil.copyfile(tokenizer_dir / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         raw = staging / "raw.onnx"
         _export(model, raw)
         fused = staging / "fused.onnx"
@@ -60,7 +85,19 @@ def ensure_onnx(
     return build_once(target, build) / FILE
 
 
+def _keep_embeddings(model: FeatureModel, kept: list[int]) -> None:
+    """Cut the word-embedding table to the rows of ``kept``, in that order."""
+    import torch
+
+    embeddings = model.bert.embeddings
+    rows = embeddings.word_embeddings.weight.detach()[torch.tensor(kept)].clone()
+    embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(rows, freeze=True)
+    model.bert.config.vocab_size = len(kept)
+
+
 def _export(model: FeatureModel, path: Path) -> None:
+    import torch
+
     ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 6, 2, 1]])
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
     with warnings.catch_warnings():

@@ -29,9 +29,10 @@ from models.augment import (
     toggle_exclamation,
 )
 from models.corpus import Example
-from models.encoder import EncoderSpec, FeatureModel, load_bert, load_tokenizer, model_input
+from models.encoder import EncoderSpec, model_input
 from models.heads import Heads
 from models.labels import CATEGORIES, STANCES
+from models.torch_encoder import FeatureModel, load_bert, load_hf_tokenizer
 
 Log = Callable[[str], None]
 
@@ -151,8 +152,8 @@ def teacher_logits(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The teacher's (stance, category) logits for every training text, computed once: the
     teacher is frozen, so its outputs do not change between epochs."""
-    tokenizer = load_tokenizer(encoder_dir)
-    prepare = model_input(trained.spec, tokenizer)
+    tokenizer = load_hf_tokenizer(encoder_dir)
+    prepare = model_input(trained.spec, tokenizer.get_vocab())
     model = FeatureModel(load_bert(encoder_dir, trained.spec, trained.deltas), trained.spec.feature_layers)
     heads = trained.heads
     started, stance, category = time.monotonic(), [], []
@@ -242,8 +243,8 @@ class _Trainer:
     def __init__(self, encoder_dir: Path, config: TrainConfig, log: Log) -> None:
         self.config, self.log = config, log
         spec = config.spec
-        self.tokenizer = load_tokenizer(encoder_dir)
-        self.prepare = model_input(spec, self.tokenizer)
+        self.tokenizer = load_hf_tokenizer(encoder_dir)
+        self.prepare = model_input(spec, self.tokenizer.get_vocab())
         bert = load_bert(encoder_dir, spec)
         self.lora = adapters.attach(bert, config.first_adapted_layer, config.rank, 2.0 * config.rank)
         self.model = FeatureModel(bert, spec.feature_layers)

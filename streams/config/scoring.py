@@ -34,6 +34,9 @@ class ScoringSettings(BaseModel):
     batch_size: int = Field(default=64, ge=1, le=1024)
     cache_dir: Path = Field(default_factory=default_cache_dir)
     """Where the rebuilt encoder and its ONNX export are cached (outside git)."""
+    prune_vocabulary: bool = True
+    """ONNX: keep only the vocabulary pieces Polish, Hungarian and English use (about 97,000 of
+    250,002): the same labels, about 450 MB less memory."""
     hf_model_dir: Path | None = None
     """A local Hugging Face sequence-classification model that replaces the sentiment head."""
     hf_label_map: dict[str, str] = Field(default_factory=dict)
@@ -71,6 +74,7 @@ def scorer_config(settings: Settings) -> ScorerConfig:
         detection=DetectionOptions(
             candidates=s.detection_candidates, high_accuracy=s.detection_high_accuracy
         ),
+        prune_vocabulary=s.prune_vocabulary,
         hf_model_dir=s.hf_model_dir,
         hf_label_map=tuple(sorted(s.hf_label_map.items())),
         uncertain_below=s.uncertain_below,

@@ -9,8 +9,9 @@ from models import artifact as artifacts
 from models.artifact import PACKAGED
 from models.corpus import Split, load_split
 from models.e5.cache import ensure_encoder
-from models.encoder import FeatureModel, load_bert, load_tokenizer, model_input
+from models.encoder import model_input
 from models.labels import CATEGORIES
+from models.torch_encoder import FeatureModel, load_bert, load_hf_tokenizer
 from models.training import TrainConfig, augmented, distillation_loss, teacher_logits, train
 from streams.config.scoring import default_cache_dir
 
@@ -72,10 +73,12 @@ def test_teacher_logits_follow_the_training_order_whatever_the_lengths() -> None
     assert stance.shape == (len(examples), 4) and category.shape == (len(examples), len(CATEGORIES))
     back, _ = teacher_logits(trained, encoder, examples[::-1], config, log=lambda _: None)
     assert torch.allclose(back.flip(0), stance, atol=1e-3)
-    tokenizer = load_tokenizer(encoder)
+    tokenizer = load_hf_tokenizer(encoder)
     model = FeatureModel(load_bert(encoder, trained.spec, trained.deltas), trained.spec.feature_layers)
     for i in (0, len(examples) // 2, len(examples) - 1):
-        encoded = tokenizer(model_input(trained.spec, tokenizer)(examples[i].text), return_tensors="pt")
+        encoded = tokenizer(
+            model_input(trained.spec, tokenizer.get_vocab())(examples[i].text), return_tensors="pt"
+        )
         with torch.inference_mode():
             features = model(encoded["input_ids"], encoded["attention_mask"]).numpy()
         alone = torch.from_numpy(trained.heads.stance_logits(features)[0])

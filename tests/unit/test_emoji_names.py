@@ -20,14 +20,9 @@ def test_the_answer_for_a_character_is_remembered() -> None:
     assert spell._known == {"🥶": False}
 
 
-class _Vocabulary:
-    def get_vocab(self) -> dict[str, int]:
-        return {token: i for i, token in enumerate(VOCABULARY)}
-
-
 def test_model_input_folds_diacritics_and_spells_emoji_when_the_weights_say_so() -> None:
     text = "Zamówienie nie dotarło, ügyfél 🥶"
-    folded = model_input(EncoderSpec(spell_emoji=True, fold_diacritics=True, prefix="q: "), _Vocabulary())  # type: ignore[arg-type]
+    folded = model_input(EncoderSpec(spell_emoji=True, fold_diacritics=True, prefix="q: "), VOCABULARY)
     assert folded(text) == "q: Zamowienie nie dotarlo, ugyfel freezing face"
-    plain = model_input(EncoderSpec(), _Vocabulary())  # type: ignore[arg-type]
+    plain = model_input(EncoderSpec(), VOCABULARY)
     assert plain(text) == text
