@@ -52,12 +52,13 @@ def test_behavioural_suite_reports_every_capability_and_language(check: dict[str
 
 
 def test_behavioural_suite_does_not_regress(check: dict[str, Any]) -> None:
-    """A floor under the shipped model's figures (12.8% of minimum-functionality cases failed,
-    6.1% of invariance cases changed): retraining must not undo them. The issue's bar (10% in
-    every cell, 5% of invariance cases) is not met yet: sarcasm and threats to leave miss it."""
-    assert check["overall"]["mft"]["rate"] <= 0.15
-    assert check["overall"]["inv"]["rate"] <= 0.08
-    assert check["overall"]["dir"]["rate"] <= 0.08
+    """A floor under the shipped model's figures (8.7% of minimum-functionality cases failed,
+    4.8% of invariance cases changed, 4.0% of directional cases failed): retraining must not undo
+    them. The issue's bar (10% in every cell) is not met yet: sarcasm, negation and Hungarian
+    staff stories and off-topic chatter miss it."""
+    assert check["overall"]["mft"]["rate"] <= 0.10
+    assert check["overall"]["inv"]["rate"] <= 0.05
+    assert check["overall"]["dir"]["rate"] <= 0.06
 
 
 def test_test_split_per_language_with_calibrated_scores(tmp_path: Path) -> None:

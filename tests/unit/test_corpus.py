@@ -91,10 +91,10 @@ def test_splits_are_disjoint_not_paraphrases(train: list, test: list) -> None:
 
 
 def test_pending_mentions_could_join_the_training_split_as_they_are(train: list, test: list) -> None:
-    """``pending/`` (written, not trained on yet): same format, ids and texts new to both splits,
-    no paraphrase of a test line, complaints negative, every language there."""
+    """``pending/`` (written, not trained on): same format, ids and texts new to both splits,
+    no paraphrase of a test line, complaints negative."""
     pending = load_pending()
-    assert {ex.lang for ex in pending} == set(LANGUAGES)
+    assert pending and {ex.lang for ex in pending} <= set(LANGUAGES)
     ids = [ex.id for ex in pending]
     assert len(ids) == len(set(ids)) and not set(ids) & {ex.id for ex in train + test}
     known = {squashed(ex.text) for ex in train + test}
