@@ -6,7 +6,8 @@ In one run, on this machine (broker, search server, worker and this script share
 1. the scorer alone scores the same texts in batches of 64 (the worker's batch size);
 2. publish-to-searchable latency at an offered load of 50 mentions/s (p50, p95);
 3. throughput: all mentions published at once, timed until every one is searchable;
-4. the worker's peak memory (VmHWM).
+4. the worker's peak memory (VmHWM), and its memory (VmRSS) after warm-up, at 20,000 mentions
+   and at the end of the throughput run: flat when ``--mentions 100000`` ends where 20,000 did.
 Uses the embedded Tansu and noida-db, or KAFKA_BOOTSTRAP_SERVERS and ELASTICSEARCH_URL when set.
 """
 
@@ -40,7 +41,8 @@ from streams.kafka.topics import Topics
 from streams.search.client import layout
 from streams.worker.metrics import Metric
 
-TARGET_SHARE, TARGET_P95 = 0.70, 5.0
+TARGET_SHARE, TARGET_P95, TARGET_MEMORY_MIB = 0.70, 5.0, 1024
+CHECKPOINT = 20_000
 
 
 def mentions(n: int, tag: str) -> list[RawMention]:
@@ -156,9 +158,10 @@ def latency(
     return [seen[k] - sent[k] for k in sent if k in seen]
 
 
-def peak_rss_mib(pid: int) -> float:
+def peak_rss_mib(pid: int, field: str = "VmHWM") -> float:
+    """A process's peak memory (``VmHWM``) or, with ``field="VmRSS"``, its memory now."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -232,6 +235,7 @@ def main() -> None:
         p50, p95 = statistics.quantiles(delays, n=100)[49], statistics.quantiles(delays, n=100)[94]
         base = count(es, index)
 
+        rss = {"after warm-up": peak_rss_mib(worker.process.pid, "VmRSS")}
         print(f"throughput: {len(load):,} mentions published at once...", flush=True)
         processes = {"worker": worker.process.pid, "this script": os.getpid()}
         processes.update({c.name: c.process.pid for c in (servers.children if servers else [])})
@@ -246,8 +250,11 @@ def main() -> None:
         # Wait on the worker's own count of what Elasticsearch acknowledged, then check once
         # that it is all searchable. Polling _count meanwhile would measure the search server's
         # counting instead: noida-db counts by scanning (0.5 s of CPU per call at 20,000 docs).
-        while indexed(settings.worker.web_port, worker) < target:  # raises if the worker died
+        while (done_now := indexed(settings.worker.web_port, worker)) < target:  # raises if it died
+            if f"at {CHECKPOINT:,}" not in rss and done_now >= target - len(load) + CHECKPOINT:
+                rss[f"at {CHECKPOINT:,}"] = peak_rss_mib(worker.process.pid, "VmRSS")
             time.sleep(0.2)
+        rss[f"at {len(load):,}"] = peak_rss_mib(worker.process.pid, "VmRSS")
         while count(es, index) < base + len(load):
             time.sleep(0.2)
         elapsed = time.monotonic() - started
@@ -276,6 +283,7 @@ def main() -> None:
         f"  worker peak RSS: {memory:.0f} MiB; "
         f"scorer time in worker {metrics.get(Metric.SCORE_SECONDS.value, 0):.0f}s"
     )
+    print("  worker RSS: " + ", ".join(f"{when} {mib:.0f} MiB" for when, mib in rss.items()))
     print(
         "  CPU seconds during the throughput run: "
         + ", ".join(f"{name} {seconds:.0f}" for name, seconds in cpu.items())
@@ -285,6 +293,7 @@ def main() -> None:
         f"\n{'PASS' if share >= TARGET_SHARE else 'MISS'}  end to end >= {TARGET_SHARE:.0%} of scorer alone"
     )
     print(f"{'PASS' if p95 <= TARGET_P95 else 'MISS'}  p95 latency <= {TARGET_P95:.0f}s")
+    print(f"{'PASS' if memory <= TARGET_MEMORY_MIB else 'MISS'}  worker peak RSS <= {TARGET_MEMORY_MIB} MiB")
 
 
 if __name__ == "__main__":

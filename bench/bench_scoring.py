@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import multiprocessing
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -92,25 +92,17 @@ def agreement(a: Sequence[Score], b: Sequence[Score]) -> dict[str, float]:
     return same
 
 
-def peak_memory_child(
-    config: ScorerConfig, texts: list[str], langs: list[str | None], out: multiprocessing.Queue[float]
-) -> None:
-    scorer = build_scorer(config)
-    for i in range(0, len(texts), 64):
-        scorer.score(
-            [ScoreRequest(t, lang) for t, lang in zip(texts[i : i + 64], langs[i : i + 64], strict=True)]
-        )
-    out.put(peak_rss_mib())
-
-
-def peak_memory(config: ScorerConfig, texts: list[str], langs: list[str | None]) -> float:
-    """Peak RSS of a fresh process that builds ``config`` (caches warm) and scores ``texts``."""
-    context = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[float] = context.Queue()
-    child = context.Process(target=peak_memory_child, args=(config, texts, langs, queue))
-    child.start()
-    child.join()
-    return queue.get()
+def peak_memory(cache_dir: Path, *flags: str) -> float:
+    """Peak RSS of a fresh process (``bench/scorer_memory.py``) that builds the scorer (caches
+    warm) and scores the test split: none of this benchmark's own imports count."""
+    script = Path(__file__).with_name("scorer_memory.py")
+    done = subprocess.run(
+        [sys.executable, str(script), "--cache-dir", str(cache_dir), *flags],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.split()[-1])
 
 
 def peak_rss_mib() -> float:
@@ -205,14 +197,11 @@ def main() -> None:
             f"{speed / rates['default'][64]:.2f}x default"
         )
 
-    hints: list[str | None] = [ex.lang for ex in examples]
-    detected: list[str | None] = [None] * len(examples)
-    full_vocabulary = dataclasses.replace(default, prune_vocabulary=False)
-    build_scorer(full_vocabulary, print)  # its ONNX cache, before the child measures
+    build_scorer(dataclasses.replace(default, prune_vocabulary=False), print)  # its cache, warm
     memory = {
-        "default, languages detected": peak_memory(default, all_texts, detected),
-        "default, language hints given": peak_memory(default, all_texts, hints),
-        "full 250k vocabulary, languages detected": peak_memory(full_vocabulary, all_texts, detected),
+        "default, languages detected": peak_memory(args.cache_dir),
+        "default, language hints given": peak_memory(args.cache_dir, "--hints"),
+        "full 250k vocabulary, languages detected": peak_memory(args.cache_dir, "--full-vocabulary"),
     }
     print(f"peak memory (RSS) of a fresh process scoring the {len(all_texts)} test-split texts:")
     for name, mib in memory.items():

@@ -70,6 +70,10 @@ class EncoderOptions:
     spin: bool = False
     """Let ONNX Runtime's idle threads busy-wait for work. Measured here: no faster alone, and
     about 8% more CPU, which a worker sharing its cores with a broker and a search server lacks."""
+    memory_arena: bool = False
+    """ONNX Runtime: keep freed activation memory in its own arena for reuse instead of returning
+    it to the allocator. Measured here at batch 64: the arena holds about 90 MiB more between
+    batches and is 1.3% faster (best of three rounds, within the noise)."""
 
 
 def load_tokenizer(folder: Path) -> Tokenizer:

@@ -30,6 +30,7 @@ class OnnxEncoder(Encoder):
         elif options.threads:
             session_options.intra_op_num_threads = options.threads
         session_options.inter_op_num_threads = 1
+        session_options.enable_cpu_mem_arena = options.memory_arena
         spin = "1" if options.spin else "0"
         session_options.add_session_config_entry("session.intra_op.allow_spinning", spin)
         session_options.add_session_config_entry("session.inter_op.allow_spinning", spin)

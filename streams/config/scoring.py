@@ -30,6 +30,9 @@ class ScoringSettings(BaseModel):
     """Inference threads; None: one per core this process may use."""
     lanes: bool = True
     """ONNX: sub-batches side by side, one thread each (False: one at a time, intra-op threads)."""
+    memory_arena: bool = False
+    """ONNX: keep activation memory in ONNX Runtime's arena between batches (about 90 MiB more
+    held, about 1% faster)."""
     max_length: int = Field(default=128, ge=16, le=512)
     batch_size: int = Field(default=64, ge=1, le=1024)
     cache_dir: Path = Field(default_factory=default_cache_dir)
@@ -69,7 +72,11 @@ def scorer_config(settings: Settings) -> ScorerConfig:
         runtime=s.runtime,
         quantization=s.quantization,
         encoder=EncoderOptions(
-            threads=s.threads, max_length=s.max_length, max_batch=s.batch_size, lanes=s.lanes
+            threads=s.threads,
+            max_length=s.max_length,
+            max_batch=s.batch_size,
+            lanes=s.lanes,
+            memory_arena=s.memory_arena,
         ),
         detection=DetectionOptions(
             candidates=s.detection_candidates, high_accuracy=s.detection_high_accuracy
