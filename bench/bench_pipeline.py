@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
+from proc_memory import memory_mib
 
 from models.loading import ScorerConfig, build_scorer
 from models.scores import ScoreRequest
@@ -158,14 +159,6 @@ def latency(
     return [seen[k] - sent[k] for k in sent if k in seen]
 
 
-def peak_rss_mib(pid: int, field: str = "VmHWM") -> float:
-    """A process's peak memory (``VmHWM``) or, with ``field="VmRSS"``, its memory now."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def cpu_seconds(pid: int, skip: frozenset[int] = frozenset()) -> float:
     """CPU time (user + system, all threads) of a process and its live descendants, leaving out
     the subtrees rooted at ``skip``."""
@@ -235,7 +228,7 @@ def main() -> None:
         p50, p95 = statistics.quantiles(delays, n=100)[49], statistics.quantiles(delays, n=100)[94]
         base = count(es, index)
 
-        rss = {"after warm-up": peak_rss_mib(worker.process.pid, "VmRSS")}
+        rss = {"after warm-up": memory_mib(worker.process.pid, "VmRSS")}
         print(f"throughput: {len(load):,} mentions published at once...", flush=True)
         processes = {"worker": worker.process.pid, "this script": os.getpid()}
         processes.update({c.name: c.process.pid for c in (servers.children if servers else [])})
@@ -252,16 +245,16 @@ def main() -> None:
         # counting instead: noida-db counts by scanning (0.5 s of CPU per call at 20,000 docs).
         while (done_now := indexed(settings.worker.web_port, worker)) < target:  # raises if it died
             if f"at {CHECKPOINT:,}" not in rss and done_now >= target - len(load) + CHECKPOINT:
-                rss[f"at {CHECKPOINT:,}"] = peak_rss_mib(worker.process.pid, "VmRSS")
+                rss[f"at {CHECKPOINT:,}"] = memory_mib(worker.process.pid, "VmRSS")
             time.sleep(0.2)
-        rss[f"at {len(load):,}"] = peak_rss_mib(worker.process.pid, "VmRSS")
+        rss[f"at {len(load):,}"] = memory_mib(worker.process.pid, "VmRSS")
         while count(es, index) < base + len(load):
             time.sleep(0.2)
         elapsed = time.monotonic() - started
         rate = len(load) / elapsed
         cpu = {name: cpu_seconds(pid, others - {pid}) - cpu_before[name] for name, pid in processes.items()}
         metrics = worker_metrics(settings.worker.web_port)
-        memory = peak_rss_mib(worker.process.pid)
+        memory = memory_mib(worker.process.pid)
     finally:
         worker.stop()
         if servers:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from proc_memory import memory_mib
 
 from models import artifact as artifacts
 from models.corpus import Split, load_split
@@ -103,15 +104,6 @@ def peak_memory(cache_dir: Path, *flags: str) -> float:
         check=True,
     )
     return float(done.stdout.split()[-1])
-
-
-def peak_rss_mib() -> float:
-    """This process's own peak (VmHWM). ru_maxrss would not do: Linux carries it across exec,
-    so a freshly spawned child would report its parent's peak."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -206,7 +198,7 @@ def main() -> None:
     print(f"peak memory (RSS) of a fresh process scoring the {len(all_texts)} test-split texts:")
     for name, mib in memory.items():
         print(f"  {name:<42}{mib:>7.0f} MiB")
-    print(f"this whole benchmark process: {peak_rss_mib():.0f} MiB")
+    print(f"this whole benchmark process: {memory_mib():.0f} MiB")
 
     checks = [
         (f"default at batch 64 >= {TARGET_RATE:.0f} texts/s", rates["default"][64] >= TARGET_RATE),

@@ -15,17 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from proc_memory import memory_mib
+
 from models.corpus import Split, load_split
 from models.loading import ScorerConfig, build_scorer
 from models.scores import ScoreRequest
 from streams.config.scoring import default_cache_dir
-
-
-def peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> None:
@@ -44,7 +39,7 @@ def main() -> None:
         scorer.score(requests[i : i + args.batch])
     if "torch" in sys.modules:
         raise SystemExit("torch was imported: the measurement would not be of the ONNX path alone")
-    print(f"{peak_rss_mib():.0f}")
+    print(f"{memory_mib():.0f}")
 
 
 if __name__ == "__main__":
