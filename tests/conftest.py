@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from models.loading import ScorerConfig, shared_scorer
+from models.quantization import Quantization
+from models.runtime import Runtime
 from models.scorer import Scorer
 from streams.config.scoring import default_cache_dir
 
@@ -35,3 +38,11 @@ def scorer_config() -> ScorerConfig:
 def scorer(scorer_config: ScorerConfig) -> Scorer:
     """The real default scorer (builds the encoder caches on first use)."""
     return shared_scorer(scorer_config)
+
+
+@pytest.fixture(scope="session")
+def fp32_scorer(scorer_config: ScorerConfig) -> Scorer:
+    """The same model in plain fp32 PyTorch: the reference the fast path is checked against."""
+    return shared_scorer(
+        dataclasses.replace(scorer_config, runtime=Runtime.TORCH, quantization=Quantization.NONE)
+    )

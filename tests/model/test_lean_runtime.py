@@ -1,6 +1,5 @@
 """The default scorer's lean runtime: the cut vocabulary, no torch, the same labels as fp32."""
 
-import dataclasses
 import subprocess
 import sys
 
@@ -9,9 +8,7 @@ import pytest
 from models.corpus import Split, load_split
 from models.e5.cache import ensure_encoder
 from models.encoder import load_tokenizer, model_input
-from models.loading import ScorerConfig, build_scorer
-from models.quantization import Quantization
-from models.runtime import Runtime
+from models.loading import ScorerConfig
 from models.scorer import Scorer
 from models.scores import ScoreRequest
 from models.torch_encoder import load_hf_tokenizer
@@ -47,14 +44,10 @@ def test_the_cut_vocabulary_splits_almost_every_mention_as_the_full_one(
 
 
 def test_the_tokenizers_library_gives_the_transformers_ids_truncation_included(
-    scorer_config: ScorerConfig,
+    scorer_config: ScorerConfig, fp32_scorer: Scorer
 ) -> None:
-    folder = ensure_encoder(scorer_config.cache_dir)
-    reference = load_hf_tokenizer(folder)
-    reference_config = dataclasses.replace(
-        scorer_config, runtime=Runtime.TORCH, quantization=Quantization.NONE
-    )
-    encoder = build_scorer(reference_config).backend.encoder  # type: ignore[attr-defined]
+    reference = load_hf_tokenizer(ensure_encoder(scorer_config.cache_dir))
+    encoder = fp32_scorer.backend.encoder  # type: ignore[attr-defined]
     texts = [LONG, "ok", "Köszönöm! 😍", *_test_texts()["hu"][:50]]
     prepare = model_input(encoder.spec, reference.get_vocab())
     expected = reference([prepare(t) for t in texts], truncation=True, max_length=encoder.options.max_length)[
@@ -84,14 +77,9 @@ def test_scoring_through_onnx_never_imports_torch(scorer: Scorer) -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_default_labels_agree_with_fp32_on_the_test_split(
-    scorer_config: ScorerConfig, scorer: Scorer
-) -> None:
-    reference = build_scorer(
-        dataclasses.replace(scorer_config, runtime=Runtime.TORCH, quantization=Quantization.NONE)
-    )
+def test_default_labels_agree_with_fp32_on_the_test_split(scorer: Scorer, fp32_scorer: Scorer) -> None:
     requests = [ScoreRequest(e.text, e.lang) for e in load_split(Split.TEST)]
-    fast, slow = scorer.score(requests), reference.score(requests)
+    fast, slow = scorer.score(requests), fp32_scorer.score(requests)
     labels = [
         sum(getattr(a, k) == getattr(b, k) for a, b in zip(fast, slow, strict=True)) / len(requests)
         for k in ("sentiment", "complaint", "category")

@@ -8,8 +8,6 @@ import pytest
 
 from models.labels import Category
 from models.loading import ScorerConfig, build_scorer
-from models.quantization import Quantization
-from models.runtime import Runtime
 from models.scorer import Scorer
 from models.scores import ScoreRequest
 
@@ -113,10 +111,8 @@ def test_batch_results_do_not_depend_on_batch_company(scorer: Scorer) -> None:
         )
 
 
-def test_fast_path_matches_fp32_reference(scorer_config: ScorerConfig, scorer: Scorer) -> None:
-    reference = build_scorer(
-        dataclasses.replace(scorer_config, runtime=Runtime.TORCH, quantization=Quantization.NONE)
-    )
+def test_fast_path_matches_fp32_reference(scorer: Scorer, fp32_scorer: Scorer) -> None:
+    reference = fp32_scorer
     texts = [t for _, t, _ in COMPLAINTS] + [t for _, t in PRAISE + NEUTRAL]
     fast = scorer.backend.encoder.features(texts)  # type: ignore[attr-defined]
     slow = reference.backend.encoder.features(texts)  # type: ignore[attr-defined]
