@@ -142,8 +142,14 @@ def test_the_page_shows_the_incident_a_waiting_thread_and_markup_as_text(
     dom = run_chromium(url, "--dump-dom", profile=tmp_path / "profile").stdout
     assert "<title>Flarewatch crisis room</title>" in dom and "pwned</title>" not in dom
     incidents = dom[dom.index('id="incidents"') : dom.index('id="awaiting-panel"')]
-    assert 'data-id="zakupowo:payment:' in incidents and "payment" in incidents
-    row = incidents[incidents.index('data-id="zakupowo:payment:') - 60 :]
+    # Two hours into the BLIK outage the incident is Zakupowo's payment incident, or its
+    # brand-wide one while payment explains under half of the excess (README, "Detection"):
+    # which comes first depends on how the model reads the categories of borderline mentions.
+    # tests/integration/test_pipeline.py checks that the whole outage ends as one payment incident.
+    found = re.search(r'data-id="zakupowo:(payment|all):\d{8}T\d{4}Z"', incidents)
+    assert found, incidents[:1000]
+    row = incidents[found.start() - 60 :]
+    assert "blik" in row[: row.index("</tr>")]  # the incident's top terms: it is the BLIK outage
     assert re.search(r'class="incident state-(triggered|updated)"', row[:200]), row[:200]  # open
     awaiting = dom[dom.index('id="awaiting"') : dom.index('id="sla-panel"')]
     assert awaiting.count('class="thread"') >= 2
