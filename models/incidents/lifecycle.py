@@ -197,8 +197,9 @@ class Book:
 
     def _problem(self, signal: Signal) -> str | None:
         """The incident's category: the signal's; for a brand-wide flare, the one category that
-        accounts for at least ``fold_share`` of its excess over the baseline (a BLIK outage is a
-        payment incident, whichever series flares first), else None (brand-wide)."""
+        accounts for at least ``fold_share`` of its excess over the baseline (a BLIK outage whose
+        payment complaints make half the excess is a payment incident, whichever series flares
+        first), else None (brand-wide)."""
         excess = signal.observed - signal.expected
         if signal.category is not None or not signal.categories or excess <= 0:
             return signal.category

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -128,8 +129,13 @@ def test_demo_once_opens_one_incident_for_the_sample_flare_up_and_pages_a_webhoo
     tmp_path: Path,
 ) -> None:
     """``flarewatch --config FILE demo --once`` with the bundled brands and a webhook notifier:
-    the BLIK outage is one payment incident, and each of its versions reaches the receiver once,
-    signed so that ``standardwebhooks`` verifies it."""
+    the BLIK outage is one incident, led by payment complaints, and each of its versions reaches
+    the receiver once, signed so that ``standardwebhooks`` verifies it.
+
+    Whether it is filed as Zakupowo's ``payment`` incident or its brand-wide one depends on one or
+    two mentions: in the outage's first 15 minutes payment is 9 or 10 of the 20 complaints against
+    1.7 expected, either side of ``fold_share`` (half the excess), and int8 scores move slightly
+    with what a mention is batched with. Either way it is one incident, paged once."""
     import os
     import subprocess
     import sys
@@ -160,7 +166,7 @@ def test_demo_once_opens_one_incident_for_the_sample_flare_up_and_pages_a_webhoo
         delivered = hook.delivered_ids()
     assert result.returncode == 0, result.stderr[-3000:]
     summary = result.stdout
-    assert "*** INCIDENT zakupowo:payment:" in summary
+    assert re.search(r"\*\*\* INCIDENT zakupowo:(payment|all):", summary), summary
     assert "dead-lettered        6" in summary
     lines = {row.split()[0]: row for row in summary.splitlines() if row.startswith("  ")}
     from streams.collectors.files import count_lines
@@ -170,8 +176,14 @@ def test_demo_once_opens_one_incident_for_the_sample_flare_up_and_pages_a_webhoo
 
     verifier = Webhook(WEBHOOK_SECRET)
     payloads = [verifier.verify(r.body, r.headers) for r in received]  # raises on a bad signature
-    assert {(p["data"]["brand"], p["data"]["category"]) for p in payloads} == {("zakupowo", "payment")}
+    assert {(p["data"]["brand"], p["data"]["category"]) for p in payloads} <= {
+        ("zakupowo", "payment"),
+        ("zakupowo", None),
+    }
     assert len({p["data"]["id"] for p in payloads}) == 1
+    counted = payloads[-1]["data"]["categories"]
+    assert max(counted, key=counted.get) == "payment", counted  # the outage: payment leads
+    assert "blik" in payloads[-1]["data"]["top_terms"]
     assert sorted(delivered) == sorted(set(delivered)), "a version delivered twice"
     types = [p["type"] for p in payloads]
     assert types[0] == "incident.triggered" and types.count("incident.triggered") == 1

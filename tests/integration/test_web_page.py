@@ -145,7 +145,7 @@ def test_the_page_shows_the_incident_a_waiting_thread_and_markup_as_text(
     # Two hours into the BLIK outage the incident is Zakupowo's payment incident, or its
     # brand-wide one while payment explains under half of the excess (README, "Detection"):
     # which comes first depends on how the model reads the categories of borderline mentions.
-    # tests/integration/test_pipeline.py checks that the whole outage ends as one payment incident.
+    # tests/integration/test_pipeline.py checks that the whole outage is one incident, paged once.
     found = re.search(r'data-id="zakupowo:(payment|all):\d{8}T\d{4}Z"', incidents)
     assert found, incidents[:1000]
     row = incidents[found.start() - 60 :]
