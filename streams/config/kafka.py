@@ -37,6 +37,12 @@ class KafkaSettings(BaseModel):
     linger_ms: int = Field(default=10, ge=0, le=1000)
     """How long the worker's producer waits to fill a batch: fewer, larger produce requests."""
     producer_batch_bytes: int = Field(default=256 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
+    fetch_max_wait_ms: int = Field(default=100, ge=1, le=30_000)
+    """How long the worker's consumer lets a broker hold a fetch open when nothing new has
+    arrived (Faust's own value is 1,500 ms). A broker answers as soon as there is something to
+    send, but not every broker does so at once: the embedded Tansu answers a waiting fetch late
+    (0.38 s median at 1,500 ms, 0.02 s at 100 ms), twice per mention (raw, then scored). Lower
+    costs only more fetch requests while the topics are idle."""
 
     @model_validator(mode="before")
     @classmethod

@@ -29,6 +29,11 @@ class ElasticsearchSettings(BaseModel):
     index_prefix: str = Field(default="flarewatch", pattern=r"^[a-z0-9._-]+$")
     shards: int = Field(default=1, ge=1, le=64)
     replicas: int = Field(default=0, ge=0, le=8)
+    refresh_interval: str = Field(default="500ms", pattern=r"^(-1|[1-9][0-9]*(ms|s|m))$")
+    """How often the mention and thread indices make new documents searchable (Elasticsearch's
+    default is 1s): a mention is searchable on average half of this after it is indexed. Each
+    refresh writes a small segment, so a cluster taking many thousands of mentions a second may
+    want 1s or more; ``flarewatch init`` applies a change to the existing indices too."""
     kibana_url: str = Field(default="http://localhost:5601", pattern=r"^https?://\S+$")
     """Kibana's base URL, for the Discover links in incidents and pages (a data view with the id
     ``<index_prefix>-mentions`` over the mentions alias; see README)."""

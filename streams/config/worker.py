@@ -13,9 +13,18 @@ class WorkerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     score_batch: int = Field(default=64, ge=1, le=1024)
-    score_batch_timeout_s: float = Field(default=0.5, gt=0)
+    """The most mentions scored at once."""
+    score_batch_timeout_s: float = Field(default=0.02, gt=0, le=5)
+    """How long a mention waits for batchmates at most: every this often the scoring agent takes
+    what has arrived (up to ``score_batch``). Batches adapt to the arrival rate: a lone mention is
+    scored alone at once, and under load the next batch fills while the last one is scored, up to
+    ``score_batch`` when mentions come faster than they are scored. Waiting longer only adds
+    latency: the batch that forms while the last one is scored is already as large as the load."""
     index_batch: int = Field(default=500, ge=1, le=10_000)
-    index_batch_timeout_s: float = Field(default=1.0, gt=0)
+    """The most mentions in one bulk request."""
+    index_batch_timeout_s: float = Field(default=0.05, gt=0, le=5)
+    """The same for the indexing (and removals) agents: bulk requests grow with the load while
+    the last one is in flight."""
     max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=1024)
     dlq_max_invalid_ratio: float = Field(default=0.5, gt=0, le=1)
     dlq_window: int = Field(default=200, ge=1)

@@ -34,4 +34,4 @@ def async_client(es: ElasticsearchSettings) -> AsyncElasticsearch:
 
 
 def layout(es: ElasticsearchSettings) -> Layout:
-    return Layout(es.index_prefix, es.shards, es.replicas)
+    return Layout(es.index_prefix, es.shards, es.replicas, es.refresh_interval)

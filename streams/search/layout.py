@@ -208,6 +208,8 @@ class Layout:
     prefix: str = "flarewatch"
     shards: int = 1
     replicas: int = 0
+    refresh_interval: str = "500ms"
+    """For the indices searched while a crisis unfolds: mentions and threads."""
 
     @property
     def mentions(self) -> str:
@@ -236,6 +238,11 @@ class Layout:
         """The indices that are not per month (created by ``flarewatch init``)."""
         return (self.threads, self.incidents, self.deliveries)
 
+    @property
+    def live_settings(self) -> dict[str, Any]:
+        """The dynamic settings of the mention and thread indices, also put on existing ones."""
+        return {"refresh_interval": self.refresh_interval}
+
     def templates(self, polish: bool = False) -> dict[str, dict[str, Any]]:
         """Composable index templates, by name; with ``polish``, mentions and threads also map
         ``message.pl`` (only for a cluster whose every node has the ``analysis-stempel`` plugin)."""
@@ -243,11 +250,12 @@ class Layout:
         message = MESSAGE_WITH_POLISH if polish else MESSAGE
         mentions = {**MENTION_PROPERTIES, "message": message}
         threads = {**THREAD_PROPERTIES, "message": message}
+        live = {**settings, **self.live_settings}
         return {
             f"{self.prefix}-mentions": self._template(
-                [f"{self.mentions}-*"], mentions, settings, aliases={self.mentions: {}}
+                [f"{self.mentions}-*"], mentions, live, aliases={self.mentions: {}}
             ),
-            f"{self.prefix}-threads": self._template([self.threads], threads, settings),
+            f"{self.prefix}-threads": self._template([self.threads], threads, live),
             f"{self.prefix}-incidents": self._template([self.incidents], INCIDENT_PROPERTIES, settings),
             f"{self.prefix}-deliveries": self._template([self.deliveries], DELIVERY_PROPERTIES, settings),
         }

@@ -25,7 +25,8 @@ def ensure_layout(
 
     Returns the indices it created. Existing indices get the fields that were added since they
     were created (adding a field is always compatible; the mappings are strict, so without it a
-    document with the new field would be rejected).
+    document with the new field would be rejected), and mentions and threads the configured
+    ``refresh_interval``.
 
     ``message.pl`` (Polish stems) is mapped only when every node has the ``analysis-stempel``
     plugin, checked on each run: a cluster that gained the plugin gets it at the next ``init`` (or
@@ -40,8 +41,11 @@ def ensure_layout(
         existing = client.indices.get_mapping(
             index=",".join(body["index_patterns"]), allow_no_indices=True, ignore_unavailable=True
         )
+        live = {k: v for k, v in body["template"]["settings"].items() if k in layout.live_settings}
         for index in sorted(existing.body):
             client.indices.put_mapping(index=index, properties=body["template"]["mappings"]["properties"])
+            if live:
+                client.indices.put_settings(index=index, settings={"index": live})
     created = []
     for index in (layout.mention_index(now or utc_now()), *layout.single_indices):
         if not client.indices.exists(index=index):

@@ -99,6 +99,7 @@ class Pipeline:
             autodiscover=False,
             logging_config=None,
         )
+        self.app.fetch_max_wait_ms = k.fetch_max_wait_ms
         names = Topics(k.topic_prefix)
         self.topics = {name: self._topic(name) for name in names.all()}
         self.raw, self.scored = self.topics[names.raw], self.topics[names.scored]
@@ -302,14 +303,37 @@ class Pipeline:
 
 class _App(faust.App):
     """Faust's app, with its consumer guarded (:func:`~streams.worker.redelivery.guard_offsets`)
-    from the moment it is made: before the fetcher starts and before the first rebalance."""
+    from the moment it is made: before the fetcher starts and before the first rebalance; and
+    with ``fetch_max_wait_ms`` (Faust hard-codes 1,500 ms) set on the aiokafka consumer its
+    consumer thread makes, before that consumer starts its fetcher."""
 
     on_fetch_hole: Callable[[], None] = staticmethod(lambda: None)
+    fetch_max_wait_ms: int | None = None
 
     def _new_consumer(self) -> Any:
         consumer = super()._new_consumer()
         guard_offsets(consumer, on_hole=lambda: self.on_fetch_hole())
+        if self.fetch_max_wait_ms is not None:
+            set_fetch_max_wait(consumer, self.fetch_max_wait_ms)
         return consumer
+
+
+def set_fetch_max_wait(consumer: Any, wait_ms: int) -> None:
+    """Make the aiokafka consumer that Faust's consumer thread creates wait at most ``wait_ms``
+    on a fetch. aiokafka reads the value when the consumer starts (its fetcher is made then), so
+    setting it on the new consumer, before ``start``, is enough. Relies on Faust 0.15's
+    ``_thread._create_worker_consumer`` (``pyproject.toml`` pins Faust 0.15) and on the
+    ``_fetch_max_wait_ms`` of the aiokafka it brings: ``tests/unit/test_worker_fetch_wait.py``
+    fails if either changes."""
+    thread = consumer._thread
+    create = thread._create_worker_consumer
+
+    def create_worker_consumer(transport: Any) -> Any:
+        made = create(transport)
+        made._fetch_max_wait_ms = wait_ms
+        return made
+
+    thread._create_worker_consumer = create_worker_consumer
 
 
 class _DeliveryRecords:

@@ -36,3 +36,28 @@ def test_init_adds_new_fields_to_an_existing_mention_index(settings: Settings) -
         mapping = client.indices.get_mapping(index=index)[index]["mappings"]
         assert mapping["properties"]["flarewatch"]["properties"]["uncertain"]["type"] == "boolean"
         assert client.count(index=index)["count"] == 1
+
+
+def test_init_applies_the_refresh_interval_to_existing_and_new_indices(settings: Settings) -> None:
+    """A changed ``elasticsearch.refresh_interval`` reaches the mention and thread indices that
+    exist (a dynamic setting) and the ones made later (the templates); the incidents index keeps
+    the server's default."""
+    import dataclasses
+    from datetime import timedelta
+
+    names = layout(settings.elasticsearch)
+    with sync_client(settings.elasticsearch) as client:
+        ensure_layout(client, names, now=T0)
+        first = names.mention_index(T0)
+
+        def interval(index: str) -> str | None:
+            found = client.indices.get_settings(index=index)[index]["settings"]["index"]
+            return found.get("refresh_interval")
+
+        assert interval(first) == names.refresh_interval == "500ms"
+        slower = dataclasses.replace(names, refresh_interval="2s")
+        next_month = T0 + timedelta(days=40)
+        ensure_layout(client, slower, now=next_month)
+        assert interval(first) == "2s" and interval(slower.threads) == "2s"
+        assert interval(slower.mention_index(next_month)) == "2s"
+        assert interval(slower.incidents) is None
