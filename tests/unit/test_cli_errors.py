@@ -21,7 +21,9 @@ def test_client_errors_of_the_broker_and_the_search_server_are_server_errors() -
     assert not server_error(KeyError("a bug"))
 
 
-def test_an_unreachable_search_server_gives_one_line_and_exit_1() -> None:
+def test_an_unreachable_search_server_gives_one_line_and_exit_1(tmp_path: Path) -> None:
+    """Run where there is no ``.flarewatch/demo`` to fall back to (``search`` reads the demo's
+    data when the configured server does not answer and a demo ran in the current folder)."""
     env = dict(os.environ, FLAREWATCH_ELASTICSEARCH__URL="http://127.0.0.1:1")
     result = subprocess.run(
         [sys.executable, "-m", "streams", "search", "blik"],
@@ -29,6 +31,7 @@ def test_an_unreachable_search_server_gives_one_line_and_exit_1() -> None:
         text=True,
         env=env,
         timeout=60,
+        cwd=tmp_path,
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
