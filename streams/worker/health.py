@@ -28,6 +28,9 @@ AgentFun = Callable[[Any], Awaitable[None]]
 Stop = Callable[[BaseException], Awaitable[None]]
 Ping = Callable[[], Awaitable[bool]]
 PROBE_TIMEOUT_S = 2.0
+READY_RECHECKS_S = (0.5, 1.5)
+"""After the partitions are assigned and after the model is loaded, check again this long after
+each other: readiness shows at once instead of at the next ``health_interval_s``."""
 
 
 class Stalled(RuntimeError):
@@ -54,6 +57,8 @@ class Health:
         self.joined = False
         """The consumer has joined its group (partitions were assigned) at least once."""
         self.stopping = False
+        self._check_soon: Callable[[], None] = lambda: None
+        """Set by :meth:`attach`: check again shortly, without waiting for the next interval."""
         counters.state(healthy=True, ready=False)
 
     # -- hooks for the agents -----------------------------------------------------------------
@@ -69,6 +74,7 @@ class Health:
         self.loading.discard(agent)
         self.checks["model"] = not self.loading
         self.progress(agent, 0)
+        self._check_soon()
 
     def watch(self, agent: str, fun: AgentFun) -> AgentFun:
         """``fun`` as a Faust agent whose death (an exception escaping it) fails the worker."""
@@ -106,9 +112,22 @@ class Health:
         async def watchdog() -> None:
             await self.check(app, ping_search, stop)
 
+        async def shortly() -> None:
+            # the rebalance that assigned the partitions finishes first (table recovery);
+            # should it take longer, the next interval's check finds the worker ready
+            for delay in READY_RECHECKS_S:
+                await asyncio.sleep(delay)
+                if not self.stopping:
+                    await self.check(app, ping_search, stop)
+
+        def check_soon() -> None:
+            app.loop.call_soon_threadsafe(lambda: asyncio.ensure_future(shortly()))
+
         async def assigned(sender: Any, *args: Any, **kwargs: Any) -> None:
             self.joined = True
+            check_soon()
 
+        self._check_soon = check_soon
         app.timer(self.settings.worker.health_interval_s, name="flarewatch.health")(watchdog)
         app.on_partitions_assigned.connect(assigned)
 

@@ -54,6 +54,22 @@ def with_worker(settings: Settings, **worker: Any) -> Settings:
     return settings.model_copy(update={"worker": settings.worker.model_copy(update=worker)})
 
 
+def test_ready_shows_as_soon_as_the_worker_is_ready_not_at_the_next_interval(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """With a 60 s health interval, /health/ready turns 200 right after the group is joined and
+    the model loaded: the check runs again then, instead of a minute later."""
+    import time
+
+    with running(with_worker(settings, health_interval_s=60), tmp_path) as harness:
+        port = harness.settings.worker.web_port
+        started = time.monotonic()
+        worker = harness.start_fake_worker()
+        wait_for(lambda: get(port, "/health/ready")[0] == 200, 50, "the worker ready", worker)
+        assert time.monotonic() - started < 50
+        assert get(port, "/health/ready")[1]["checks"] == {"broker": True, "search": True, "model": True}
+
+
 def test_probes_metrics_and_status_of_a_working_worker(settings: Settings, tmp_path: Path) -> None:
     with running(with_worker(settings, health_interval_s=1), tmp_path) as harness:
         port = harness.settings.worker.web_port
