@@ -85,12 +85,18 @@ def build_encoder(config: ScorerConfig, trained: artifacts.Artifact, log: Log) -
 
         return TorchEncoder(load_tokenizer(encoder_dir), feature_model(), trained.spec, config.encoder)
     from models.onnx_encoder import OnnxEncoder
-    from models.onnx_export import ensure_onnx, onnx_folder
+    from models.onnx_export import ensure_onnx
 
     identity = {"encoder": encoder_dir.name, "artifact": trained.version}
-    prune = config.prune_vocabulary
-    folder = onnx_folder(config.cache_dir, identity, config.quantization, prune)
-    model_file = ensure_onnx(feature_model, folder, config.quantization, encoder_dir, log, prune)
+    model_file = ensure_onnx(
+        feature_model,
+        config.cache_dir,
+        identity,
+        config.quantization,
+        encoder_dir,
+        log,
+        prune_vocabulary=config.prune_vocabulary,
+    )
     tokenizer = load_tokenizer(model_file.parent)
     return OnnxEncoder(tokenizer, model_file, trained.spec, config.encoder, dim)
 

@@ -46,19 +46,23 @@ def onnx_folder(
 
 def ensure_onnx(
     make_model: Callable[[], FeatureModel],
-    target: Path,
+    cache_dir: Path,
+    identity: dict[str, str],
     scheme: Quantization,
     tokenizer_dir: Path,
     log: Callable[[str], None] = lambda _: None,
     prune_vocabulary: bool = True,
 ) -> Path:
-    """Path of the exported model file, exporting into ``target`` first if needed (blocks).
+    """Path of the exported model file, exporting it first if needed (blocks), in the folder
+    :func:`onnx_folder` names for the same arguments: what is built and where it is cached
+    cannot disagree.
 
     The folder also holds the tokenizer that goes with the model: the one in ``tokenizer_dir``,
     cut with the embedding table to the pieces the scored languages use when
     ``prune_vocabulary`` (:mod:`models.vocabulary`). ``make_model`` is only called when a build
     is needed.
     """
+    target = onnx_folder(cache_dir, identity, scheme, prune_vocabulary)
 
     def build(staging: Path) -> None:
         started = time.monotonic()
