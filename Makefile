@@ -37,8 +37,11 @@ test: setup lint $(CHECKOV)
 	$(BIN)/pytest -q -ra --durations=12
 
 bench: setup
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_scoring.py
-	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_pipeline.py --profile .flarewatch/bench/worker.svg
+	$(BIN)/python bench/bench_latency.py
+	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_detect.py
 	$(BIN)/python bench/bench_detect_agent.py
 	$(BIN)/python bench/bench_rules.py
