@@ -48,5 +48,5 @@ def test_the_fetcher_made_at_start_takes_the_consumer_value() -> None:
 def test_fetch_wait_is_bounded() -> None:
     from streams.config.settings import SettingsError
 
-    with pytest.raises(SettingsError, match="kafka.fetch_max_wait_ms"):
+    with pytest.raises(SettingsError, match=r"kafka\.fetch_max_wait_ms"):
         load_settings(None, kafka={"fetch_max_wait_ms": 0})
