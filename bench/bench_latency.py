@@ -20,19 +20,13 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_pipeline import count, latency, mentions, percentiles, settings_for, wait_ready
-from elasticsearch import Elasticsearch
-from kafka import KafkaProducer
+from bench_pipeline import latency, mentions, percentiles, settings_for, start_run
 
-from streams.devstack.demo import start_worker, write_config
 from streams.devstack.embedded import EmbeddedServers
-from streams.kafka.topics import Topics
-from streams.search.client import layout
 
 TARGET_P95 = 1.0
 CONFIGS: dict[str, dict[str, dict[str, object]]] = {
@@ -48,30 +42,16 @@ CONFIGS: dict[str, dict[str, dict[str, object]]] = {
 def measure(
     name: str, overrides: dict[str, dict[str, object]], bootstrap: str, url: str, rate: float, seconds: float
 ) -> list[float]:
-    from streams.cli.worker import prepare
-
     folder = Path(tempfile.mkdtemp(prefix=f"flarewatch-latency-{name}-"))
-    settings = settings_for(bootstrap, url, folder, overrides)
-    prepare(settings)
-    worker = start_worker(write_config(settings, folder / "flarewatch.yaml"), folder)
+    run = start_run(settings_for(bootstrap, url, folder, overrides), folder, f"w{name}")
     try:
-        wait_ready(settings.worker.web_port, worker)
-        es = Elasticsearch(url)
-        index = layout(settings.elasticsearch).mentions
-        topic = Topics(settings.kafka.topic_prefix).raw
-        producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all", linger_ms=5)
-        warm = mentions(200, f"w{name}")
-        for m in warm:
-            producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
-        producer.flush()
-        while count(es, index) < len(warm):
-            time.sleep(0.5)
         print(f"{name}: {rate:.0f} mentions/s for {seconds:.0f}s...", flush=True)
-        delays = latency(producer, topic, es, index, mentions(int(rate * seconds), f"l{name}"), rate)
-        producer.close()
+        batch = mentions(int(rate * seconds), f"l{name}")
+        delays = latency(run.producer, run.topic, run.es, run.index, batch, rate)
+        run.producer.close()
         return delays
     finally:
-        worker.stop()
+        run.worker.stop()
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -131,6 +132,45 @@ def indexed(port: int, worker: Child) -> float:
             raise SystemExit(f"worker died:\n{worker.tail(30)}")
         time.sleep(0.5)
     return metrics.get(Metric.INDEXED.value, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A worker of its own, warmed up, and what a benchmark talks to it with."""
+
+    worker: Child
+    es: Elasticsearch
+    index: str
+    """The mentions alias."""
+    topic: str
+    """The raw topic."""
+    producer: KafkaProducer
+
+
+def start_run(settings: Settings, folder: Path, tag: str = "w", warm_up: int = 200) -> Run:
+    """Topics and indices for ``settings``, a worker on them, and ``warm_up`` mentions through it
+    until searchable (the model loaded, the first batches done). Stops the worker if that fails;
+    the caller stops it otherwise."""
+    from streams.cli.worker import prepare
+
+    prepare(settings)
+    worker = start_worker(write_config(settings, folder / "flarewatch.yaml"), folder)
+    try:
+        wait_ready(settings.worker.web_port, worker)
+        es = Elasticsearch(settings.elasticsearch.url)
+        index = layout(settings.elasticsearch).mentions
+        topic = Topics(settings.kafka.topic_prefix).raw
+        producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all", linger_ms=5)
+        warm = mentions(warm_up, tag)
+        for m in warm:
+            producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
+        producer.flush()
+        while count(es, index) < len(warm):
+            time.sleep(0.5)
+    except BaseException:
+        worker.stop()
+        raise
+    return Run(worker, es, index, topic, producer)
 
 
 def flood(producer: KafkaProducer, topic: str, batch: list[RawMention], port: int, worker: Child) -> float:
@@ -334,23 +374,9 @@ def main() -> None:
     bootstrap, url = external
     assert bootstrap and url
     settings = settings_for(bootstrap, url, folder)
-    from streams.cli.worker import prepare
-
-    prepare(settings)
-    worker = start_worker(write_config(settings, folder / "flarewatch.yaml"), folder)
+    run = start_run(settings, folder)
+    worker, es, index, topic, producer = run.worker, run.es, run.index, run.topic, run.producer
     try:
-        wait_ready(settings.worker.web_port, worker)
-        es = Elasticsearch(url)
-        index = layout(settings.elasticsearch).mentions
-        topic = Topics(settings.kafka.topic_prefix).raw
-        producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all", linger_ms=5)
-        warm = mentions(200, "w")
-        for m in warm:
-            producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
-        producer.flush()
-        while count(es, index) < len(warm):
-            time.sleep(0.5)
-
         print(
             f"latency at an offered {args.rate:.0f} mentions/s for {args.latency_seconds:.0f}s...", flush=True
         )
