@@ -134,6 +134,13 @@ def indexed(port: int, worker: Child) -> float:
     return metrics.get(Metric.INDEXED.value, 0.0)
 
 
+def publish(producer: KafkaProducer, topic: str, batch: list[RawMention]) -> None:
+    """Every mention of ``batch`` at once, keyed as collectors key them; returns once acknowledged."""
+    for m in batch:
+        producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
+    producer.flush()
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """A worker of its own, warmed up, and what a benchmark talks to it with."""
@@ -162,9 +169,7 @@ def start_run(settings: Settings, folder: Path, tag: str = "w", warm_up: int = 2
         topic = Topics(settings.kafka.topic_prefix).raw
         producer = KafkaProducer(bootstrap_servers=settings.kafka.servers, acks="all", linger_ms=5)
         warm = mentions(warm_up, tag)
-        for m in warm:
-            producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
-        producer.flush()
+        publish(producer, topic, warm)
         while count(es, index) < len(warm):
             time.sleep(0.5)
     except BaseException:
@@ -177,9 +182,7 @@ def flood(producer: KafkaProducer, topic: str, batch: list[RawMention], port: in
     """Mentions per second from publishing ``batch`` at once until the worker has indexed it."""
     target = indexed(port, worker) + len(batch)
     started = time.monotonic()
-    for m in batch:
-        producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
-    producer.flush()
+    publish(producer, topic, batch)
     while indexed(port, worker) < target:
         time.sleep(0.2)
     return len(batch) / (time.monotonic() - started)
@@ -412,9 +415,7 @@ def main() -> None:
         target = indexed(settings.worker.web_port, worker) + len(load)  # read before the first send
         profiler = Profiler(worker.process.pid, args.profile) if args.profile else None
         started = time.monotonic()
-        for m in load:
-            producer.send(topic, key=m.partition_key, value=m.model_dump_json().encode())
-        producer.flush()
+        publish(producer, topic, load)
         published = time.monotonic() - started
         # Wait on the worker's own count of what Elasticsearch acknowledged, then check once
         # that it is all searchable. Polling _count meanwhile would measure the search server's
