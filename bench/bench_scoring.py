@@ -128,6 +128,12 @@ def main() -> None:
         choices=list(Quantization),
         help="also time and compare this quantization in the same run (a candidate default)",
     )
+    parser.add_argument(
+        "--also-fused-layer-norm",
+        action="store_true",
+        help="also time the default with ONNX Runtime's SkipLayerNormalization fusion on (the "
+        "graph as it ran before 6 December 2026): the before-and-after of unfusing it",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     examples = load_split(Split.TEST)
@@ -147,6 +153,9 @@ def main() -> None:
         scorers[f"--also {args.also.value}"] = build_scorer(
             dataclasses.replace(default, quantization=args.also), print
         )
+    if args.also_fused_layer_norm:
+        fused = dataclasses.replace(default.encoder, fuse_skip_layer_norm=True)
+        scorers["--also fused layer norm"] = build_scorer(dataclasses.replace(default, encoder=fused), print)
     tokens = scorers["default"].backend.encoder.tokenize(texts)  # type: ignore[attr-defined]
     print(
         f"\n{len(texts)} test-split mentions, {args.threads} threads, "

@@ -70,6 +70,11 @@ class EncoderOptions:
     spin: bool = False
     """Let ONNX Runtime's idle threads busy-wait for work. Measured here: no faster alone, and
     about 8% more CPU, which a worker sharing its cores with a broker and a search server lacks."""
+    fuse_skip_layer_norm: bool = False
+    """ONNX Runtime: let the session fuse each residual ``Add`` and ``LayerNormalization`` back
+    into ``SkipLayerNormalization``. Its CPU kernel (ONNX Runtime 1.32) is slower than the plain
+    nodes; measured here, the scorer at batch 64 is about 1.2x as fast without it
+    (``bench/bench_scoring.py --also-fused-layer-norm``)."""
     memory_arena: bool = False
     """ONNX Runtime: keep freed activation memory in its own arena for reuse instead of returning
     it to the allocator. Measured here at batch 64: the arena holds about 90 MiB more between

@@ -9,6 +9,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from models.encoder import Encoder, EncoderOptions, EncoderSpec, Floats, Ints
+from models.onnx_export import UNFUSED_OPTIMIZERS
 
 
 class OnnxEncoder(Encoder):
@@ -35,7 +36,10 @@ class OnnxEncoder(Encoder):
         session_options.add_session_config_entry("session.intra_op.allow_spinning", spin)
         session_options.add_session_config_entry("session.inter_op.allow_spinning", spin)
         self.session = ort.InferenceSession(
-            str(model_file), session_options, providers=["CPUExecutionProvider"]
+            str(model_file),
+            session_options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=[] if options.fuse_skip_layer_norm else list(UNFUSED_OPTIMIZERS),
         )
         self._dim = dim
 
