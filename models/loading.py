@@ -18,6 +18,7 @@ from models.runtime import Runtime
 from models.scorer import Scorer
 
 if TYPE_CHECKING:
+    from models.onnx_export import Calibration
     from models.torch_encoder import FeatureModel
 
 Log = Callable[[str], None]
@@ -87,6 +88,10 @@ def build_encoder(config: ScorerConfig, trained: artifacts.Artifact, log: Log) -
     from models.onnx_encoder import OnnxEncoder
     from models.onnx_export import ensure_onnx
 
+    calibration = None
+    if config.quantization is Quantization.INT8_SMOOTH_FFN_UP:
+        calibration = calibration_set(trained, config.encoder.max_length)
+
     identity = {"encoder": encoder_dir.name, "artifact": trained.version}
     model_file = ensure_onnx(
         feature_model,
@@ -96,9 +101,26 @@ def build_encoder(config: ScorerConfig, trained: artifacts.Artifact, log: Log) -
         encoder_dir,
         log,
         prune_vocabulary=config.prune_vocabulary,
+        calibration=calibration,
     )
     tokenizer = load_tokenizer(model_file.parent)
     return OnnxEncoder(tokenizer, model_file, trained.spec, config.encoder, dim)
+
+
+CALIBRATION_TEXTS = 512
+"""Training texts whose activations set the SmoothQuant scales (``int8-smooth-ffn-up``)."""
+
+
+def calibration_set(trained: artifacts.Artifact, max_length: int) -> Calibration:
+    """Every n-th training mention by id, ``CALIBRATION_TEXTS`` of them: the same texts for the
+    same corpus, all three languages and every kind of mention."""
+    from models.corpus import Split, load_split
+    from models.onnx_export import Calibration
+
+    examples = sorted(load_split(Split.TRAIN), key=lambda ex: ex.id)
+    step = max(1, len(examples) // CALIBRATION_TEXTS)
+    texts = tuple(ex.text for ex in examples[::step][:CALIBRATION_TEXTS])
+    return Calibration(texts, trained.spec, max_length)
 
 
 def _hidden_size(encoder_dir: Path) -> int:

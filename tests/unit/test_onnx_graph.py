@@ -87,3 +87,80 @@ def test_the_session_would_fuse_the_plain_nodes_back_without_the_disabled_optimi
 
     assert "SkipLayerNormalization" in optimised_ops([])
     assert "SkipLayerNormalization" not in optimised_ops(list(UNFUSED_OPTIMIZERS))
+
+
+WIDTH, OUT = 32, 24
+UP = "/bert/encoder/layer.0/intermediate/dense/MatMul"
+
+
+def _up_projection_model(path: Path, outlier: float) -> np.ndarray:
+    """``input_ids`` -> embedding rows -> an up-projection named as the encoder's is; one input
+    channel ``outlier`` times wider than the rest, as real activations have."""
+    rng = np.random.default_rng(11)
+    table = rng.normal(size=(10, WIDTH)).astype(np.float32)
+    table[:, 3] *= outlier
+    weight = rng.normal(size=(WIDTH, OUT)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gather", ["table", "input_ids"], ["x"], name="embed"),
+            helper.make_node("MatMul", ["x", "w"], ["features"], name=UP),
+        ],
+        "up",
+        [
+            helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "tokens"])
+            for n in ("input_ids", "attention_mask")
+        ],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", "tokens", OUT])],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(weight, "w")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return table
+
+
+def _word_tokenizer(path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = {w: i for i, w in enumerate(["<pad>", "<unk>", "a", "b", "c", "d", "e", "f", "g", "h"])}
+    tokenizer = Tokenizer(models.WordLevel(words, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.save(str(path))
+
+
+def test_smoothing_keeps_the_fp32_product_and_narrows_int8_error_on_an_outlier_channel(
+    tmp_path: Path,
+) -> None:
+    from models.encoder import EncoderSpec
+    from models.onnx_export import Calibration, _quantize_nodes, _smooth
+    from models.quantization import Quantization
+
+    _word_tokenizer(tmp_path / "tokenizer.json")
+    calibration = Calibration(("a b c d", "e f g h a", "b b c"), EncoderSpec())
+    plain, smooth = tmp_path / "plain.onnx", tmp_path / "smooth.onnx"
+    _up_projection_model(plain, outlier=30.0)
+    _up_projection_model(smooth, outlier=30.0)
+    logs: list[str] = []
+    _smooth(smooth, tmp_path / "tokenizer.json", calibration, Quantization.INT8_SMOOTH_FFN_UP, logs.append)
+
+    nodes = onnx.load(str(smooth)).graph.node
+    assert [n.op_type for n in nodes] == ["Gather", "Mul", "MatMul"]
+    assert logs == ["SmoothQuant scales for 1 products from 3 calibration texts"]
+    ids = np.array([[2, 3, 4, 5, 6, 7, 8, 9]], dtype=np.int64)
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    exact = _run(plain, feeds, [])
+    assert np.abs(_run(smooth, feeds, []) - exact).max() < 1e-4 * np.abs(exact).max()
+
+    errors = {}
+    for name, source in (("plain", plain), ("smooth", smooth)):
+        quantised = tmp_path / f"{name}-int8.onnx"
+        _quantize_nodes(source, quantised, [UP])
+        assert "MatMulInteger" in {n.op_type for n in onnx.load(str(quantised)).graph.node}
+        errors[name] = float(np.abs(_run(quantised, feeds, []) - exact).mean())
+    assert errors["smooth"] < 0.5 * errors["plain"], errors
+
+
+def test_the_smoothing_scheme_needs_calibration_texts(tmp_path: Path) -> None:
+    from models.onnx_export import onnx_folder
+    from models.quantization import Quantization
+
+    with pytest.raises(ValueError, match="calibration"):
+        onnx_folder(tmp_path, {"artifact": "x"}, Quantization.INT8_SMOOTH_FFN_UP)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from models.onnx_export import _quantize_blockwise
-from models.quantization import Quantization, selects, selects_blockwise
+from models.quantization import Quantization, selects, selects_blockwise, smoothed
 
 NODES = [
     ("Attention_0", "Attention"),
@@ -29,6 +29,7 @@ NODES = [
         (Quantization.INT8_ATTENTION, [0, 1]),
         (Quantization.INT8_ATTENTION_FFN_UP, [0, 1, 2]),
         (Quantization.INT8_ATTENTION_BLOCKWISE_FFN, [0, 1]),
+        (Quantization.INT8_SMOOTH_FFN_UP, [0, 1, 2]),
         (Quantization.INT8_ALL, [0, 1, 2, 3]),
     ],
 )
@@ -46,6 +47,7 @@ def test_each_scheme_selects_its_nodes_and_never_a_normalisation(
         (Quantization.INT8_ATTENTION, []),
         (Quantization.INT8_ATTENTION_FFN_UP, []),
         (Quantization.INT8_ATTENTION_BLOCKWISE_FFN, [2, 3]),
+        (Quantization.INT8_SMOOTH_FFN_UP, [3]),
         (Quantization.INT8_ALL, []),
     ],
 )
@@ -54,6 +56,13 @@ def test_only_the_blockwise_scheme_puts_the_feed_forward_products_in_blockwise_i
 ) -> None:
     chosen = [i for i, (name, op) in enumerate(NODES) if selects_blockwise(scheme, name, op)]
     assert chosen == expected
+
+
+def test_only_the_smoothing_scheme_smooths_and_only_the_up_projection() -> None:
+    for scheme in Quantization:
+        chosen = [i for i, (name, op) in enumerate(NODES) if smoothed(scheme, name, op)]
+        assert chosen == ([2] if scheme is Quantization.INT8_SMOOTH_FFN_UP else []), scheme
+        assert all(selects(scheme, NODES[i][0], NODES[i][1]) for i in chosen)
 
 
 def test_no_node_is_quantised_twice() -> None:
