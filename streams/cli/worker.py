@@ -58,6 +58,9 @@ def run_worker(
     Elasticsearch acknowledged what the batch wrote), commits those offsets and exits; a
     worker killed before that re-reads the batch after the last commit."""
     with stop_at_once():  # until the worker's own handlers take over
+        from streams.worker.memory import limit_malloc_arenas
+
+        limit_malloc_arenas(settings.worker.malloc_arenas)
         import faust
 
         from streams.worker.app import Pipeline
