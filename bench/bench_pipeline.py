@@ -121,7 +121,9 @@ def settings_for(
 
 
 def count(es: Elasticsearch, index: str) -> int:
-    return int(es.count(index=index)["count"])
+    """The index's document count. noida-db counts by scanning (seconds past 100,000 documents),
+    so the request may take longer than the client's default 10 s."""
+    return int(es.options(request_timeout=300).count(index=index)["count"])
 
 
 def indexed(port: int, worker: Child) -> float:
