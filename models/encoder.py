@@ -173,10 +173,15 @@ class Encoder(ABC):
         return [list(range(i, min(i + o.max_batch, n))) for i in range(0, n, o.max_batch)]
 
     def _pad(self, batch: list[list[int]]) -> tuple[Ints, Ints]:
-        width = max(len(x) for x in batch)
-        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, seq in enumerate(batch):
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
-        return ids, mask
+        return pad_batch(batch, self.pad_id)
+
+
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[Ints, Ints]:
+    """Token ids padded to the longest in ``batch`` with ``pad_id``, and the attention mask."""
+    width = max(len(x) for x in batch)
+    ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(batch), width), dtype=np.int64)
+    for row, seq in enumerate(batch):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return ids, mask

@@ -41,8 +41,9 @@ UNFUSED_OPTIMIZERS = ("SkipLayerNormFusion",)
 
 SMOOTHING_ALPHA = 0.5
 """SmoothQuant's migration strength: how much of each channel's activation range moves into the
-weights (0.5, the paper's default for BERT-sized models; measured here, the up-projection in
-per-tensor int8 keeps 98.4% of fp32's labels with it, against 97.1% without)."""
+weights (0.5, the paper's default). Measured on 6 December 2026: 99.00% of fp32's labels (all
+three) kept with it; the up-projection in per-tensor int8 without it kept 97.11% (4 December,
+earlier weights)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +237,7 @@ def _channel_maxima(
     import onnx
     from tokenizers import Tokenizer
 
-    from models.encoder import PAD_TOKEN, model_input
+    from models.encoder import PAD_TOKEN, model_input, pad_batch
 
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
@@ -257,12 +258,7 @@ def _channel_maxima(
     texts = list(calibration.texts)
     for start in range(0, len(texts), calibration.batch):
         encoded = tokenizer.encode_batch([prepare(t) for t in texts[start : start + calibration.batch]])
-        width = max(len(e.ids) for e in encoded)
-        ids = np.full((len(encoded), width), pad, dtype=np.int64)
-        mask = np.zeros((len(encoded), width), dtype=np.int64)
-        for row, e in enumerate(encoded):
-            ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1
+        ids, mask = pad_batch([e.ids for e in encoded], pad)
         outputs = session.run(list(tensors), {"input_ids": ids, "attention_mask": mask})
         real = mask.reshape(-1) == 1
         for name, out in zip(tensors, outputs, strict=True):
