@@ -13,7 +13,7 @@ from models.backends import Backend, E5Backend
 from models.e5.cache import ensure_encoder
 from models.encoder import Encoder, EncoderOptions, load_tokenizer
 from models.language import DetectionOptions, LanguageDetector
-from models.quantization import Quantization
+from models.quantization import Quantization, calibrated
 from models.runtime import Runtime
 from models.scorer import Scorer
 
@@ -89,7 +89,7 @@ def build_encoder(config: ScorerConfig, trained: artifacts.Artifact, log: Log) -
     from models.onnx_export import ensure_onnx
 
     calibration = None
-    if config.quantization is Quantization.INT8_SMOOTH_FFN_UP:
+    if calibrated(config.quantization):
         calibration = calibration_set(trained, config.encoder.max_length)
 
     identity = {"encoder": encoder_dir.name, "artifact": trained.version}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from models import vocabulary
 from models.build_cache import build_once
 from models.encoder import TOKENIZER_FILE
-from models.quantization import Quantization, selects, selects_blockwise, smoothed
+from models.quantization import Quantization, calibrated, selects, selects_blockwise, smoothed
 
 if TYPE_CHECKING:
     import onnx
@@ -78,7 +78,7 @@ def onnx_folder(
         vocabulary=words,
         graph=GRAPH_REVISION,
     )
-    if scheme is Quantization.INT8_SMOOTH_FFN_UP:
+    if calibrated(scheme):
         if calibration is None:
             raise ValueError(f"quantization {scheme.value} needs calibration texts")
         key["calibration"] = calibration.digest()
@@ -122,7 +122,7 @@ def ensure_onnx(
         fused = staging / "fused.onnx"
         _fuse(raw, fused, model)
         raw.unlink()
-        if calibration is not None and scheme is Quantization.INT8_SMOOTH_FFN_UP:
+        if calibration is not None and calibrated(scheme):
             _smooth(fused, staging / TOKENIZER_FILE, calibration, scheme, log)
         if scheme is Quantization.NONE:
             fused.rename(staging / FILE)
@@ -194,12 +194,11 @@ def _smooth(
     activations without a few channels 10-20x wider than the median."""
     import numpy as np
     import onnx
-    import onnxruntime as ort
     from onnx import helper, numpy_helper
 
     model = onnx.load(str(path))
     targets = [n for n in model.graph.node if smoothed(scheme, n.name, n.op_type)]
-    widest = _channel_maxima(model, [n.input[0] for n in targets], tokenizer_file, calibration, ort)
+    widest = _channel_maxima(model, [n.input[0] for n in targets], tokenizer_file, calibration)
     weights = {w.name: w for w in model.graph.initializer}
     nodes = []
     for node in model.graph.node:
@@ -229,12 +228,13 @@ def _smooth(
 
 
 def _channel_maxima(
-    model: onnx.ModelProto, tensors: Sequence[str], tokenizer_file: Path, calibration: Calibration, ort: Any
+    model: onnx.ModelProto, tensors: Sequence[str], tokenizer_file: Path, calibration: Calibration
 ) -> dict[str, Any]:
     """The largest absolute value of each channel of ``tensors`` over the calibration texts'
     real (not padding) tokens, running ``model`` with those tensors as extra outputs."""
     import numpy as np
     import onnx
+    import onnxruntime as ort
     from tokenizers import Tokenizer
 
     from models.encoder import PAD_TOKEN, model_input, pad_batch

@@ -68,6 +68,11 @@ def selects_blockwise(scheme: Quantization, node_name: str, op_type: str) -> boo
     return scheme is Quantization.INT8_ATTENTION_BLOCKWISE_FFN and ("/intermediate/" in node_name or down)
 
 
+def calibrated(scheme: Quantization) -> bool:
+    """Whether ``scheme`` needs calibration texts (its SmoothQuant scales come from them)."""
+    return scheme is Quantization.INT8_SMOOTH_FFN_UP
+
+
 def smoothed(scheme: Quantization, node_name: str, op_type: str) -> bool:
     """Whether ``scheme`` scales this node's input channels before quantising it (SmoothQuant)."""
-    return scheme is Quantization.INT8_SMOOTH_FFN_UP and op_type == "MatMul" and "/intermediate/" in node_name
+    return calibrated(scheme) and op_type == "MatMul" and "/intermediate/" in node_name
