@@ -361,13 +361,18 @@ def _quantize_blockwise(path: Path, nodes: list[str]) -> None:
     for handler in [h for h in root.handlers if h not in handlers]:
         root.removeHandler(handler)
     root.setLevel(level)
+    model = onnx.load(str(path))
+    # ``nodes_to_include`` alone does not limit it (ONNX Runtime 1.32 rewrote every MatMul):
+    # the other MatMuls are excluded by name.
+    others = [n.name for n in model.graph.node if n.op_type == "MatMul" and n.name not in nodes]
     quantizer = MatMulNBitsQuantizer(
-        onnx.load(str(path)),
+        model,
         bits=8,
         block_size=BLOCK,
         is_symmetric=True,
         accuracy_level=4,
         nodes_to_include=nodes,
+        nodes_to_exclude=others,
     )
     quantizer.process()
     quantizer.model.save_model_to_file(str(path), use_external_data_format=False)

@@ -99,6 +99,29 @@ def test_blockwise_rewrites_the_chosen_product_and_keeps_its_output(tmp_path: Pa
     assert np.abs(y - exact).max() < 0.02 * np.abs(exact).max()
 
 
+def test_blockwise_leaves_the_products_it_was_not_given_alone(tmp_path: Path) -> None:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.random.default_rng(4).normal(size=(256, 256)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "w1"], ["h"], name="chosen"),
+            helper.make_node("MatMul", ["h", "w2"], ["y"], name="other"),
+        ],
+        "two",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 256])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 256])],
+        [numpy_helper.from_array(weight, "w1"), numpy_helper.from_array(weight.copy(), "w2")],
+    )
+    path = tmp_path / "model.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    _quantize_blockwise(path, ["chosen"])
+
+    assert [n.op_type for n in onnx.load(str(path)).graph.node] == ["MatMulNBits", "MatMul"]
+
+
 def test_the_blockwise_quantiser_leaves_the_root_logger_as_it_found_it() -> None:
     # Its module calls logging.basicConfig(level=INFO) on import; a fresh process shows whether
     # that handler survives (under pytest the root logger already has handlers, so it never would).
