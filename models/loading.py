@@ -108,7 +108,8 @@ def build_encoder(config: ScorerConfig, trained: artifacts.Artifact, log: Log) -
 
 
 CALIBRATION_TEXTS = 512
-"""Training texts whose activations set the SmoothQuant scales (``int8-smooth-ffn-up``)."""
+"""Training texts whose activations set the SmoothQuant scales (``int8-smooth-ffn-up`` and
+``int8-per-token-ffn``)."""
 
 
 def calibration_set(trained: artifacts.Artifact, max_length: int) -> Calibration:

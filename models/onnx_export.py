@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 from models import vocabulary
 from models.build_cache import build_once
 from models.encoder import TOKENIZER_FILE
-from models.quantization import Quantization, calibrated, selects, selects_blockwise, smoothed
+from models.quantization import (
+    Quantization,
+    calibrated,
+    selects,
+    selects_blockwise,
+    selects_per_token,
+    smoothed,
+)
 
 if TYPE_CHECKING:
     import onnx
@@ -103,7 +110,8 @@ def ensure_onnx(
     The folder also holds the tokenizer that goes with the model: the one in ``tokenizer_dir``,
     cut with the embedding table to the pieces the scored languages use when
     ``prune_vocabulary`` (:mod:`models.vocabulary`). ``make_model`` is only called when a build
-    is needed. ``calibration`` is needed (and only read) by ``int8-smooth-ffn-up``.
+    is needed. ``calibration`` is needed (and only read) by the schemes that smooth
+    (:func:`models.quantization.calibrated`).
     """
     target = onnx_folder(cache_dir, identity, scheme, prune_vocabulary, calibration)
 
@@ -315,11 +323,14 @@ def _quantize(source: Path, target: Path, scheme: Quantization) -> None:
     graph = onnx.load(str(source)).graph
     chosen = [n.name for n in graph.node if selects(scheme, n.name, n.op_type)]
     blockwise = [n.name for n in graph.node if selects_blockwise(scheme, n.name, n.op_type)]
+    per_token = [n.name for n in graph.node if selects_per_token(scheme, n.name, n.op_type)]
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # the quantizers log pre-processing hints and each node at INFO/WARNING
     try:
         _quantize_nodes(source, target, chosen)
+        if per_token:
+            _quantize_per_token(target, per_token)
         if blockwise:
             _quantize_blockwise(target, blockwise)
     finally:
@@ -376,3 +387,122 @@ def _quantize_blockwise(path: Path, nodes: list[str]) -> None:
     )
     quantizer.process()
     quantizer.model.save_model_to_file(str(path), use_external_data_format=False)
+
+
+GELU_FLOOR = 0.17
+"""Just below the smallest value GELU takes (-0.16997, at -0.75): a GELU's output plus this is
+never negative, so its per-token int8 can be unsigned, twice as fine as the signed range."""
+
+
+def _quantize_per_token(path: Path, nodes: list[str]) -> None:
+    """Rewrite ``nodes`` (fp32 MatMuls of a ``[batch, tokens, k]`` input by a constant ``[k, n]``
+    weight) in place in per-token int8 (ZeroQuant, Yao et al., 2022): each token's row gets its
+    own scale, so the batch's other tokens cannot widen it as one scale per tensor does, and the
+    weight one scale per output column. ``QuantizeLinear`` per axis quantises the rows to
+    ``uint8`` (ONNX Runtime's CPU kernels are fast for u8 x s8, not s8 x s8) and
+    ``MatMulIntegerToFloat`` multiplies and scales back by both scales in one kernel. Its
+    contract names a scalar ``a_scale``; given as a ``[rows, 1]`` column, ONNX Runtime 1.32
+    broadcasts it over each row's results, which is what per-token needs (the unit tests check
+    the product against fp32, so a runtime that stops doing so fails them).
+
+    A row of a GELU's output is shifted by :data:`GELU_FLOOR` and quantised over ``[0, max]``
+    (255 steps; the shift times the weight's column sums is taken off after); any other row
+    over ``[-max|x|, max|x|]`` around 128 (127 steps each way)."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    weights = {w.name: w for w in model.graph.initializer}
+    producers = {out: node.op_type for node in model.graph.node for out in node.output}
+    shared = "per_token"
+    model.graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(1 / 127, np.float32), f"{shared}_signed_step"),
+            numpy_helper.from_array(np.array(1 / 255, np.float32), f"{shared}_unsigned_step"),
+            numpy_helper.from_array(np.array(GELU_FLOOR, np.float32), f"{shared}_gelu_floor"),
+            numpy_helper.from_array(np.array(1e-8, np.float32), f"{shared}_floor"),
+            numpy_helper.from_array(np.array(128, np.uint8), f"{shared}_middle"),
+            numpy_helper.from_array(np.array(0, np.uint8), f"{shared}_bottom"),
+            numpy_helper.from_array(np.array([-1], np.int64), f"{shared}_flat"),
+            numpy_helper.from_array(np.array([-1, 1], np.int64), f"{shared}_column"),
+            numpy_helper.from_array(np.array([0], np.int64), f"{shared}_start"),
+            numpy_helper.from_array(np.array([-1], np.int64), f"{shared}_last"),
+        ]
+    )
+    out = []
+    for node in model.graph.node:
+        if node.name not in nodes:
+            out.append(node)
+            continue
+        x, w_name = node.input
+        weight = numpy_helper.to_array(weights[w_name])
+        column = np.maximum(np.abs(weight).max(axis=0), 1e-8) / 127
+        quantised = np.clip(np.round(weight / column), -127, 127).astype(np.int8)
+        n = node.name
+        model.graph.initializer.extend(
+            [
+                numpy_helper.from_array(quantised, f"{n}_weight_int8"),
+                numpy_helper.from_array(column.astype(np.float32), f"{n}_weight_scale"),
+                numpy_helper.from_array(np.array([-1, weight.shape[0]], np.int64), f"{n}_rows"),
+                numpy_helper.from_array(np.array([weight.shape[1]], np.int64), f"{n}_width"),
+            ]
+        )
+
+        def make(op: str, inputs: list[str], suffix: str, prefix: str = n, **attrs: Any) -> str:
+            out.append(
+                helper.make_node(op, inputs, [f"{prefix}_{suffix}"], name=f"{prefix}_{suffix}", **attrs)
+            )
+            return f"{prefix}_{suffix}"
+
+        unsigned = producers.get(x) in ("Gelu", "BiasGelu")
+        if unsigned:
+            x = make("Add", [x, f"{shared}_gelu_floor"], "shifted")
+            widest = make(
+                "Max", [make("ReduceMax", [x], "max", axes=[-1], keepdims=1), f"{shared}_floor"], "widest"
+            )
+            scale = make("Mul", [widest, f"{shared}_unsigned_step"], "scale")
+            zero = f"{shared}_bottom"
+        else:
+            top = make("ReduceMax", [x], "max", axes=[-1], keepdims=1)
+            bottom = make("Neg", [make("ReduceMin", [x], "min", axes=[-1], keepdims=1)], "neg")
+            scale = make(
+                "Mul",
+                [make("Max", [top, bottom, f"{shared}_floor"], "widest"), f"{shared}_signed_step"],
+                "scale",
+            )
+            zero = f"{shared}_middle"
+        row_scale = make("Reshape", [scale, f"{shared}_flat"], "row_scale")
+        zeros = make("Expand", [zero, make("Shape", [row_scale], "count")], "zeros")
+        q = make(
+            "QuantizeLinear", [make("Reshape", [x, f"{n}_rows"], "2d"), row_scale, zeros], "uint8", axis=0
+        )
+        product = make(
+            "MatMulIntegerToFloat",
+            [
+                q,
+                f"{n}_weight_int8",
+                make("Reshape", [scale, f"{shared}_column"], "column_scale"),
+                f"{n}_weight_scale",
+                zero,
+            ],
+            "product",
+            domain="com.microsoft",
+        )
+        if unsigned:
+            shift = -GELU_FLOOR * (quantised.astype(np.float32) * column).sum(axis=0)
+            model.graph.initializer.append(numpy_helper.from_array(shift.astype(np.float32), f"{n}_unshift"))
+            product = make("Add", [product, f"{n}_unshift"], "unshifted")
+        lead = make(
+            "Slice", [make("Shape", [node.input[0]], "shape"), f"{shared}_start", f"{shared}_last"], "lead"
+        )
+        shape = make("Concat", [lead, f"{n}_width"], "out_shape", axis=0)
+        out.append(helper.make_node("Reshape", [product, shape], [node.output[0]], name=f"{n}_3d"))
+        del weights[w_name]
+    used = {i for node in out for i in node.input}
+    kept = [w for w in model.graph.initializer if w.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    del model.graph.node[:]
+    model.graph.node.extend(out)
+    onnx.save(model, str(path))

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from models.onnx_export import _quantize_blockwise
-from models.quantization import Quantization, selects, selects_blockwise, smoothed
+from models.quantization import (
+    Quantization,
+    calibrated,
+    selects,
+    selects_blockwise,
+    selects_per_token,
+    smoothed,
+)
 
 NODES = [
     ("Attention_0", "Attention"),
@@ -30,6 +37,7 @@ NODES = [
         (Quantization.INT8_ATTENTION_FFN_UP, [0, 1, 2]),
         (Quantization.INT8_ATTENTION_BLOCKWISE_FFN, [0, 1]),
         (Quantization.INT8_SMOOTH_FFN_UP, [0, 1, 2]),
+        (Quantization.INT8_PER_TOKEN_FFN, [0, 1]),
         (Quantization.INT8_ALL, [0, 1, 2, 3]),
     ],
 )
@@ -48,6 +56,7 @@ def test_each_scheme_selects_its_nodes_and_never_a_normalisation(
         (Quantization.INT8_ATTENTION_FFN_UP, []),
         (Quantization.INT8_ATTENTION_BLOCKWISE_FFN, [2, 3]),
         (Quantization.INT8_SMOOTH_FFN_UP, [3]),
+        (Quantization.INT8_PER_TOKEN_FFN, []),
         (Quantization.INT8_ALL, []),
     ],
 )
@@ -58,17 +67,35 @@ def test_only_the_blockwise_scheme_puts_the_feed_forward_products_in_blockwise_i
     assert chosen == expected
 
 
-def test_only_the_smoothing_scheme_smooths_and_only_the_up_projection() -> None:
+def test_only_the_per_token_scheme_puts_both_feed_forward_products_in_per_token_int8() -> None:
+    for scheme in Quantization:
+        chosen = [i for i, (name, op) in enumerate(NODES) if selects_per_token(scheme, name, op)]
+        assert chosen == ([2, 3] if scheme is Quantization.INT8_PER_TOKEN_FFN else []), scheme
+
+
+def test_only_the_calibrated_schemes_smooth_and_only_the_up_projection() -> None:
+    assert {s for s in Quantization if calibrated(s)} == {
+        Quantization.INT8_SMOOTH_FFN_UP,
+        Quantization.INT8_PER_TOKEN_FFN,
+    }
     for scheme in Quantization:
         chosen = [i for i, (name, op) in enumerate(NODES) if smoothed(scheme, name, op)]
-        assert chosen == ([2] if scheme is Quantization.INT8_SMOOTH_FFN_UP else []), scheme
-        assert all(selects(scheme, NODES[i][0], NODES[i][1]) for i in chosen)
+        assert chosen == ([2] if calibrated(scheme) else []), scheme
+        assert all(
+            selects(scheme, NODES[i][0], NODES[i][1]) or selects_per_token(scheme, NODES[i][0], NODES[i][1])
+            for i in chosen
+        )
 
 
 def test_no_node_is_quantised_twice() -> None:
     for scheme in Quantization:
-        both = [n for n, op in NODES if selects(scheme, n, op) and selects_blockwise(scheme, n, op)]
-        assert both == [], scheme
+        for name, op in NODES:
+            ways = [
+                selects(scheme, name, op),
+                selects_blockwise(scheme, name, op),
+                selects_per_token(scheme, name, op),
+            ]
+            assert sum(ways) <= 1, (scheme, name)
 
 
 def test_blockwise_rewrites_the_chosen_product_and_keeps_its_output(tmp_path: Path) -> None:
