@@ -204,11 +204,16 @@ def settle(port: int, timeout_s: float = 900) -> float:
     return time.monotonic() - started
 
 
-def wait_ready(port: int, worker_alive: object, timeout_s: float = 300) -> None:
+def wait_ready(port: int, worker: Child, timeout_s: float = 300) -> None:
+    """Until the worker serves its metrics; ends the benchmark at once if the worker exits."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if worker_metrics(port):
             return
+        if not worker.alive():
+            raise SystemExit(
+                f"the worker exited ({worker.process.returncode}) before it was ready: see {worker.log_path}"
+            )
         time.sleep(0.5)
     raise SystemExit("the worker did not become ready")
 
