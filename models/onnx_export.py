@@ -498,7 +498,6 @@ def _quantize_per_token(path: Path, nodes: list[str]) -> None:
         )
         shape = make("Concat", [lead, f"{n}_width"], "out_shape", axis=0)
         out.append(helper.make_node("Reshape", [product, shape], [node.output[0]], name=f"{n}_3d"))
-        del weights[w_name]
     used = {i for node in out for i in node.input}
     kept = [w for w in model.graph.initializer if w.name in used]
     del model.graph.initializer[:]

@@ -49,9 +49,9 @@ class Quantization(StrEnum):
     The up-projection's input channels are smoothed first as in ``int8-smooth-ffn-up``; the
     down-projection's input, a GELU's output, is shifted to be non-negative and quantised
     unsigned, twice as fine. Measured on 6 December 2026 (weights ``0ec3079841``, 2 cores,
-    ``bench/bench_scoring.py --also``): 1.43x the default at batch 64 (864 against 603 texts/s,
-    9.19x the per-text baseline) with the same 99.00% agreement with fp32 on all three labels
-    (sentiment 99.89%). It is an option, not the default: the labels it moves take the shipped
+    ``bench/bench_scoring.py --also``, three runs): 1.26-1.58x the default at batch 64 (778-954
+    texts/s, 7.29-9.22x the per-text baseline) with the same 99.00% agreement with fp32 on all
+    three labels (sentiment 99.89%). It is an option, not the default: the labels it moves take the shipped
     model's test-split Hungarian complaint F1 from 0.923 to 0.918, under the 0.92 bar."""
     INT8_ALL = "int8-all"
     """Dynamic int8 on every matrix product: fastest, but flips labels. Benchmarks only."""
