@@ -46,6 +46,8 @@ class ScorerConfig:
     def __post_init__(self) -> None:
         if self.runtime is Runtime.TORCH and self.quantization is not Quantization.NONE:
             raise ValueError("the torch runtime is the fp32 reference: use quantization 'none'")
+        if self.encoder.device != "cpu" and self.runtime is not Runtime.TORCH:
+            raise ValueError(f"device {self.encoder.device} needs the torch runtime (ONNX runs on the CPU)")
 
 
 def build_scorer(config: ScorerConfig, log: Log = lambda _: None) -> Scorer:

@@ -69,7 +69,8 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class TorchEncoder(Encoder):
-    """The fp32 reference: plain PyTorch under ``torch.inference_mode``."""
+    """The fp32 reference: plain PyTorch under ``torch.inference_mode``; on a GPU
+    (``options.device``), the same model in half precision (autocast)."""
 
     def __init__(
         self,
@@ -81,7 +82,8 @@ class TorchEncoder(Encoder):
         super().__init__(tokenizer, spec, options)
         if options.threads:
             torch.set_num_threads(options.threads)
-        self.model = model.eval()
+        self.device = _device(options.device)
+        self.model = model.eval().to(self.device)
         self._dim = spec.feature_dim(int(model.bert.config.hidden_size))
 
     @property
@@ -89,7 +91,27 @@ class TorchEncoder(Encoder):
         return self._dim
 
     def _run(self, input_ids: Ints, attention_mask: Ints) -> Floats:
-        with torch.inference_mode():
-            out = self.model(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
-        result: Floats = out.numpy()
+        ids = torch.from_numpy(input_ids).to(self.device, non_blocking=True)
+        mask = torch.from_numpy(attention_mask).to(self.device, non_blocking=True)
+        half = self.device.type == "cuda"
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16, enabled=half):
+            out = self.model(ids, mask)
+        result: Floats = out.float().cpu().numpy()
         return result
+
+
+def _device(name: str) -> torch.device:
+    """``name`` as a device this process can use, or a one-line reason why not."""
+    from models.errors import EncoderUnavailable
+
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise EncoderUnavailable(f"unknown device {name!r}: use cpu or cuda") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise EncoderUnavailable(f"device {name}: PyTorch sees no CUDA GPU here (torch {torch.__version__})")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise EncoderUnavailable(f"device {name}: PyTorch sees {torch.cuda.device_count()} CUDA GPUs here")
+    if device.type not in ("cpu", "cuda"):
+        raise EncoderUnavailable(f"device {name}: only cpu and cuda are supported")
+    return device

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.language import DEFAULT_CANDIDATES
 from models.quantization import Quantization
@@ -50,6 +50,9 @@ class ScoringSettings(BaseModel):
     crisis room to review; 0 turns the mark off."""
     detection_candidates: tuple[str, ...] = DEFAULT_CANDIDATES
     detection_high_accuracy: bool = True
+    device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:[0-9]+)?)$")
+    """Where the model runs: ``cpu``, or ``cuda`` (``cuda:N``) with ``runtime: torch`` and
+    ``quantization: none``: the same model in half precision on an NVIDIA GPU."""
 
     @field_validator("hf_label_map")
     @classmethod
@@ -58,6 +61,17 @@ class ScoringSettings(BaseModel):
         if bad:
             raise ValueError(f"targets must be negative, neutral or positive, not {', '.join(bad)}")
         return value
+
+    @model_validator(mode="after")
+    def _device_needs_torch(self) -> ScoringSettings:
+        if self.device != "cpu" and (
+            self.runtime is not Runtime.TORCH or self.quantization is not Quantization.NONE
+        ):
+            raise ValueError(
+                f"device {self.device} needs runtime: torch and quantization: none "
+                "(the ONNX runtime runs on the CPU)"
+            )
+        return self
 
 
 def scorer_config(settings: Settings) -> ScorerConfig:
@@ -77,6 +91,7 @@ def scorer_config(settings: Settings) -> ScorerConfig:
             max_batch=s.batch_size,
             lanes=s.lanes,
             memory_arena=s.memory_arena,
+            device=s.device,
         ),
         detection=DetectionOptions(
             candidates=s.detection_candidates, high_accuracy=s.detection_high_accuracy

@@ -105,3 +105,18 @@ def test_a_silence_needs_a_timezone_and_secrets_stay_out_of_the_yaml(
         load_settings(None, incidents={"silences": [{"brand": "a", "until": "2026-11-20T18:00:00"}]})
     with pytest.raises(SettingsError, match="secrets do not belong in the configuration"):
         load_settings(None, notify={"notifiers": [{"name": "a", "type": "webhook", "secret": "whsec_x"}]})
+
+
+def test_a_gpu_device_needs_the_torch_runtime_and_reaches_the_encoder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from streams.config.scoring import scorer_config
+
+    monkeypatch.chdir(tmp_path)
+    assert scorer_config(load_settings()).encoder.device == "cpu"
+    s = load_settings(scoring={"runtime": "torch", "quantization": "none", "device": "cuda:1"})
+    assert scorer_config(s).encoder.device == "cuda:1"
+    with pytest.raises(SettingsError, match="runtime: torch"):
+        load_settings(scoring={"device": "cuda"})
+    with pytest.raises(SettingsError, match=r"scoring\.device"):
+        load_settings(scoring={"runtime": "torch", "quantization": "none", "device": "tpu"})
