@@ -84,8 +84,9 @@ def build_encoder(config: ScorerConfig, trained: artifacts.Artifact, log: Log) -
         return FeatureModel(bert, trained.spec.feature_layers)
 
     if config.runtime is Runtime.TORCH:
-        from models.torch_encoder import TorchEncoder
+        from models.torch_encoder import TorchEncoder, torch_device
 
+        torch_device(config.encoder.device)
         return TorchEncoder(load_tokenizer(encoder_dir), feature_model(), trained.spec, config.encoder)
     from models.onnx_encoder import OnnxEncoder
     from models.onnx_export import ensure_onnx

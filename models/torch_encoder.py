@@ -82,7 +82,7 @@ class TorchEncoder(Encoder):
         super().__init__(tokenizer, spec, options)
         if options.threads:
             torch.set_num_threads(options.threads)
-        self.device = _device(options.device)
+        self.device = torch_device(options.device)
         self.model = model.eval().to(self.device)
         self._dim = spec.feature_dim(int(model.bert.config.hidden_size))
 
@@ -100,8 +100,9 @@ class TorchEncoder(Encoder):
         return result
 
 
-def _device(name: str) -> torch.device:
-    """``name`` as a device this process can use, or a one-line reason why not."""
+def torch_device(name: str) -> torch.device:
+    """``name`` as a device this process can use, or a one-line reason why not (checked before
+    the weights load, so a missing GPU costs no load time)."""
     from models.errors import EncoderUnavailable
 
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from models import torch_encoder
 from models.encoder import EncoderOptions
 from models.errors import EncoderUnavailable
 from models.loading import ScorerConfig, build_scorer
@@ -44,6 +45,22 @@ def test_a_device_this_process_cannot_use_is_a_one_line_error(
     with pytest.raises(EncoderUnavailable) as caught:
         build_scorer(config)
     assert device.split(":")[0] in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_device_is_checked_before_the_weights_load(
+    scorer_config: ScorerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded: list[Path] = []
+    monkeypatch.setattr(torch_encoder, "load_bert", lambda model_dir, *_: loaded.append(model_dir))
+    config = dataclasses.replace(
+        scorer_config,
+        runtime=Runtime.TORCH,
+        quantization=Quantization.NONE,
+        encoder=EncoderOptions(device=_missing_gpu()),
+    )
+    with pytest.raises(EncoderUnavailable, match="cuda"):
+        build_scorer(config)
+    assert loaded == []
 
 
 def test_the_device_benchmark_times_three_batch_sizes_and_checks_its_labels() -> None:
