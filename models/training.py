@@ -53,6 +53,13 @@ class TrainConfig:
     label_smoothing: float = 0.05
     augment: bool = True
     """Add copies without diacritics and with the final exclamation mark toggled."""
+    second_problem: bool = False
+    """With ``augment``: also a copy of a third of the complaints with another complaint of the
+    same language appended, with the first's stance and no category (the two problems may be of
+    different categories, so the copies do not train the category head). A mention that reports a
+    second problem is no less a complaint; without these copies a model can learn that a sentence
+    after a complaint (most often a resolution, in the corpus) turns it positive. Off by default:
+    measured once with the copies keeping the first's category (model card, "Tried")."""
     feature_scale: float = 10.0
     threads: int = 2
     max_length: int = 128
@@ -79,15 +86,19 @@ class TrainResult:
     calibration: dict[str, float] = field(default_factory=dict)
 
 
-def augmented(examples: Sequence[Example], enabled: bool, ascii_copies: bool = True) -> list[Example]:
+def augmented(
+    examples: Sequence[Example], enabled: bool, ascii_copies: bool = True, second_problem: bool = False
+) -> list[Example]:
     """The examples plus, for each, a copy without diacritics (when that differs and
     ``ascii_copies``: a model that folds diacritics itself gains nothing from it), either a copy
     with the final exclamation mark toggled or one with an unrelated emoji appended (half each, by
-    a hash of the id), and, when it names one of the corpus's brands, a copy naming another."""
+    a hash of the id), and, when it names one of the corpus's brands, a copy naming another. With
+    ``second_problem``, a third of the complaints (by a hash of the id) also get a copy that goes
+    on with another complaint of their language (``TrainConfig.second_problem``)."""
     if not enabled:
         return list(examples)
     names = brand_names(ex.text for ex in examples)
-    extra = []
+    extra = _second_problems(examples) if second_problem else []
     for ex in examples:
         swapped = swap_brands(ex.text, names, ex.id)
         if swapped != ex.text:
@@ -108,6 +119,23 @@ def augmented(examples: Sequence[Example], enabled: bool, ascii_copies: bool = T
     return [*examples, *extra]
 
 
+def _second_problems(examples: Sequence[Example]) -> list[Example]:
+    complaints: dict[str, list[Example]] = {}
+    for ex in examples:
+        if ex.complaint:
+            complaints.setdefault(ex.lang, []).append(ex)
+    out = []
+    for ex in examples:
+        if not ex.complaint or zlib.crc32(ex.id.encode()) % 3:
+            continue
+        pool = complaints[ex.lang]
+        other = pool[zlib.crc32(f"{ex.id}~more".encode()) % len(pool)]
+        if other.id != ex.id:
+            text = f"{ex.text.rstrip()} {other.text.strip()}"
+            out.append(Example(ex.id + "~more", ex.lang, text, ex.sentiment, True, None, ex.tags))
+    return out
+
+
 def seed_everything(seed: int, threads: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -122,7 +150,8 @@ def train(
     seed_everything(config.seed, config.threads)
     trainer = _Trainer(encoder_dir, config, log)
     fit, held = holdout(examples, config.calibration_share)
-    data = augmented(fit, config.augment, ascii_copies=not config.spec.fold_diacritics)
+    ascii_copies = not config.spec.fold_diacritics
+    data = augmented(fit, config.augment, ascii_copies, second_problem=config.second_problem)
     log(
         f"training on {len(data)} texts ({len(fit)} + augmented), {config.epochs} epochs; "
         f"{len(held)} held out for calibration"

@@ -178,6 +178,12 @@ def check(
     show_default=True,
     help="Whether the model reads texts with diacritics removed (stored with the weights).",
 )
+@click.option(
+    "--second-problem/--no-second-problem",
+    default=TrainConfig().second_problem,
+    show_default=True,
+    help="Also train on copies of a third of the complaints that go on with another complaint.",
+)
 @click.pass_obj
 def train_command(
     app: AppContext,
@@ -191,6 +197,7 @@ def train_command(
     teacher: Path | None,
     threads: int | None,
     fold_diacritics: bool,
+    second_problem: bool,
 ) -> None:
     """Retrain adapters and heads on the train split (fixed seed); evaluate on the test split."""
     if adapt_from > layers:
@@ -206,6 +213,7 @@ def train_command(
         epochs=epochs,
         seed=seed,
         augment=not no_augment,
+        second_problem=second_problem,
         rank=rank,
         first_adapted_layer=adapt_from - 1,
         teacher=taught_by,

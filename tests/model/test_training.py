@@ -45,6 +45,25 @@ def test_augmentation_adds_diacritic_free_exclamation_and_emoji_variants() -> No
     assert all(ex.stance == next(e for e in examples if ex.id.startswith(e.id)).stance for ex in more)
 
 
+def test_second_problem_copies_are_complaints_that_go_on_with_another_complaint() -> None:
+    examples = load_split(Split.TRAIN)[::20]
+    plain = augmented(examples, enabled=True)
+    more = augmented(examples, enabled=True, second_problem=True)
+    joined = [ex for ex in more if ex.id.endswith("~more")]
+    assert not any(ex.id.endswith("~more") for ex in plain) and len(more) == len(plain) + len(joined)
+    complaints = [ex for ex in examples if ex.complaint]
+    assert 0.2 * len(complaints) < len(joined) < 0.5 * len(complaints)
+    by_id = {ex.id: ex for ex in examples}
+    for copy in joined:
+        first = by_id[copy.id.removesuffix("~more")]
+        assert first.complaint and copy.stance == first.stance and copy.category is None
+        rest = copy.text.removeprefix(first.text.rstrip() + " ")
+        assert rest != copy.text and any(
+            ex.text.strip() == rest and ex.lang == first.lang and ex.complaint and ex.id != first.id
+            for ex in complaints
+        )
+
+
 def test_a_model_that_folds_diacritics_gets_no_diacritic_free_copies() -> None:
     examples = [ex for ex in load_split(Split.TRAIN) if ex.lang == "hu"][:50]
     more = augmented(examples, enabled=True, ascii_copies=False)
