@@ -131,7 +131,7 @@ def indexed(port: int, worker: Child) -> float:
     not answer in time (a busy event loop), instead of reading that as zero."""
     while not (metrics := worker_metrics(port, timeout_s=30)):
         if not worker.alive():
-            raise SystemExit(f"worker died:\n{worker.tail(30)}")
+            raise SystemExit(f"worker died:\n{worker.why(30)}")
         time.sleep(0.5)
     return metrics.get(Metric.INDEXED.value, 0.0)
 

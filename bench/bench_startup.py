@@ -50,7 +50,7 @@ def start_once(servers: EmbeddedServers, cache: Path | None, timeout_s: float) -
     try:
         while not ready(settings.worker.web_port):
             if not worker.alive():
-                raise SystemExit(f"the worker died:\n{worker.tail(30)}")
+                raise SystemExit(f"the worker died:\n{worker.why(30)}")
             if time.monotonic() - started > timeout_s:
                 raise SystemExit(f"the worker was not ready within {timeout_s:.0f}s")
             time.sleep(0.1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import IO
 import psutil
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_ERROR = re.compile(r"^Traceback |\[(ERROR|CRITICAL)\]")
 
 
 @dataclass
@@ -67,10 +69,24 @@ class Child:
         return True
 
     def tail(self, lines: int = 15) -> str:
+        return "\n".join(self._lines()[-lines:])
+
+    def why(self, lines: int = 40) -> str:
+        """The log's first error (a traceback or an ERROR or CRITICAL record, with what follows
+        it) and its last ``lines``: a crash's reason comes before the shutdown that fills the
+        tail."""
+        log = self._lines()
+        first = next((i for i, line in enumerate(log) if _ERROR.search(line)), None)
+        if first is None or first >= len(log) - lines:
+            return "\n".join(log[-lines:])
+        cause = log[first : min(first + lines, len(log) - lines)]
+        return "\n".join([*cause, "[…]", *log[-lines:]])
+
+    def _lines(self) -> list[str]:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            return self.log_path.read_text(errors="replace").splitlines()
         except OSError:
-            return ""
+            return []
 
 
 def spawn(name: str, argv: list[str], log_path: Path, env: Mapping[str, str] | None = None) -> Child:

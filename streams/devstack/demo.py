@@ -255,7 +255,7 @@ class Demo:
                 self.servers.check()
                 if not self.worker.alive():
                     raise DemoError(
-                        f"the worker stopped (log: {self.worker.log_path}):\n{self.worker.tail()}"
+                        f"the worker stopped (log: {self.worker.log_path}):\n{self.worker.why(15)}"
                     )
                 if self.status.replay_error is not None:
                     raise DemoError(f"replay failed: {self.status.replay_error}")

@@ -175,7 +175,7 @@ def running(settings: Settings, folder: Path) -> Iterator[Harness]:
         h.stop_all()
         for child in h.workers:
             if child.process.returncode not in (0, -15, None):
-                print(f"worker log {child.log_path}:\n{child.tail(40)}")
+                print(f"worker log {child.log_path}:\n{child.why(40)}")
 
 
 @pytest.fixture()
@@ -190,9 +190,9 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, child: 
         if condition():
             return
         if child is not None and not child.alive():
-            raise AssertionError(f"worker died while waiting for {what}:\n{child.tail(40)}")
+            raise AssertionError(f"worker died while waiting for {what}:\n{child.why(40)}")
         time.sleep(0.5)
     raise AssertionError(
         f"timed out after {timeout_s}s waiting for {what}"
-        + (f"\nworker log:\n{child.tail(40)}" if child else "")
+        + (f"\nworker log:\n{child.why(40)}" if child else "")
     )

@@ -337,7 +337,7 @@ def search_outage(
         producer = produce_paced(h, rest, outage_s * 0.8)
         search.stop()
         time.sleep(outage_s)
-        assert worker.alive(), worker.tail(40)
+        assert worker.alive(), worker.why(40)
         search.start_search_only()  # same port, same data folder
         back = time.monotonic()
         producer.join()

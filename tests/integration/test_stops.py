@@ -183,7 +183,7 @@ def test_worker_stops_on_sighup(harness: Harness) -> None:
     harness.produce_mentions([mention(1)])
     wait_for(lambda: indexed(harness) == 1, 180, "the first mention indexed", worker)
     worker.process.send_signal(signal.SIGHUP)
-    assert worker.process.wait(timeout=60) == 0, worker.tail(40)
+    assert worker.process.wait(timeout=60) == 0, worker.why(40)
 
 
 def test_stop_mid_batch_commits_only_what_was_acknowledged(harness: Harness) -> None:
@@ -198,7 +198,7 @@ def test_stop_mid_batch_commits_only_what_was_acknowledged(harness: Harness) -> 
     harness.produce_mentions([mention(n) for n in range(2, 12)])
     time.sleep(2)  # the batch of ten is being scored
     worker.process.send_signal(signal.SIGHUP)
-    assert worker.process.wait(timeout=60) == 0, worker.tail(40)
+    assert worker.process.wait(timeout=60) == 0, worker.why(40)
     committed = sum(committed_offsets(harness)[harness.topics.raw].values())
     assert topic_size(harness, harness.topics.scored, at_least=committed) == committed
     assert sum(committed_offsets(harness)[harness.topics.scored].values()) <= indexed(harness)
