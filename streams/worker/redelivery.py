@@ -122,8 +122,7 @@ class Fence:
         negative: unknown)."""
         for tp, offset in positions.items():
             if offset is None or offset < 0:
-                self.next.pop(tp, None)
-                self._seeks.pop(tp, None)
+                self.forget((tp,))
                 continue
             self.next[tp] = offset
             if self._seeks.get(tp, (offset,))[0] != offset:
@@ -162,7 +161,7 @@ class Fence:
 
     def holes(self) -> dict[Any, int]:
         """The partitions to seek back after the batch, and where to; clears them."""
-        holes = {tp: self.next[tp] for tp in self._holed}
+        holes = {tp: self.next[tp] for tp in self._holed if tp in self.next}
         self._holed.clear()
         return holes
 

@@ -183,6 +183,18 @@ def test_a_record_after_a_hole_is_held_back_until_the_hole_is_read_again() -> No
     assert fence.holes() == {}
 
 
+def test_a_seek_to_an_unknown_offset_mid_batch_drops_the_hole_instead_of_failing() -> None:
+    # A rebalance may seek the partition (to no committed offset) between the record after the
+    # hole and the end of the batch: nothing to seek back to, and the fetcher must not fail.
+    fence = Fence()
+    fence.sought({RAW0: 100, RAW1: 7})
+    assert fence.admit(RAW0, 104) is Admit.HOLE
+    assert fence.admit(RAW1, 9) is Admit.HOLE
+    fence.sought({RAW0: None})
+    assert fence.holes() == {RAW1: 7}
+    assert fence.admit(RAW0, 104) is Admit.YES
+
+
 def test_a_hole_that_fresh_reads_still_skip_after_three_seeks_is_passed() -> None:
     # Offsets 50-51 are not in the log (a transaction marker, compaction): a fresh read from 50
     # starts at 52 every time.
