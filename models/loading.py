@@ -28,7 +28,7 @@ Log = Callable[[str], None]
 class ScorerConfig:
     cache_dir: Path
     runtime: Runtime = Runtime.ONNX
-    quantization: Quantization = Quantization.INT8_ATTENTION_BLOCKWISE_FFN
+    quantization: Quantization = Quantization.INT8_PER_TOKEN_FFN
     encoder: EncoderOptions = field(default_factory=EncoderOptions)
     artifact_dir: Path = artifacts.PACKAGED
     detection: DetectionOptions = field(default_factory=DetectionOptions)

@@ -53,13 +53,13 @@ class TrainConfig:
     label_smoothing: float = 0.05
     augment: bool = True
     """Add copies without diacritics and with the final exclamation mark toggled."""
-    second_problem: bool = False
+    second_problem: bool = True
     """With ``augment``: also a copy of a third of the complaints with another complaint of the
     same language appended, with the first's stance and no category (the two problems may be of
     different categories, so the copies do not train the category head). A mention that reports a
     second problem is no less a complaint; without these copies a model can learn that a sentence
-    after a complaint (most often a resolution, in the corpus) turns it positive. Off by default:
-    measured once with the copies keeping the first's category (model card, "Tried")."""
+    after a complaint (most often a resolution, in the corpus) turns it positive: trained without
+    them on the same corpus, directional failures rose to 8.7% (model card, "Tried")."""
     feature_scale: float = 10.0
     threads: int = 2
     max_length: int = 128

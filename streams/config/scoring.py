@@ -25,7 +25,7 @@ class ScoringSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     runtime: Runtime = Runtime.ONNX
-    quantization: Quantization = Quantization.INT8_ATTENTION_BLOCKWISE_FFN
+    quantization: Quantization = Quantization.INT8_PER_TOKEN_FFN
     threads: int | None = Field(default=None, ge=1, le=256)
     """Inference threads; None: one per core this process may use."""
     lanes: bool = True

@@ -119,7 +119,7 @@ def test_fast_path_matches_fp32_reference(scorer: Scorer, fp32_scorer: Scorer) -
     cosine = (fast * slow).sum(1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(slow, axis=1)
     assert cosine.min() > 0.98
     assert reference.model_id.endswith("/torch-fp32") and scorer.model_id.endswith(
-        "/onnx-int8-attention-blockwise-ffn"
+        "/onnx-int8-per-token-ffn"
     )
 
 
