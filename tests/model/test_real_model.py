@@ -118,9 +118,7 @@ def test_fast_path_matches_fp32_reference(scorer: Scorer, fp32_scorer: Scorer) -
     slow = reference.backend.encoder.features(texts)  # type: ignore[attr-defined]
     cosine = (fast * slow).sum(1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(slow, axis=1)
     assert cosine.min() > 0.98
-    assert reference.model_id.endswith("/torch-fp32") and scorer.model_id.endswith(
-        "/onnx-int8-per-token-ffn"
-    )
+    assert reference.model_id.endswith("/torch-fp32") and scorer.model_id.endswith("/onnx-int8-per-token-ffn")
 
 
 def test_side_by_side_lanes_give_the_same_features_as_one_call_at_a_time(
