@@ -59,13 +59,24 @@ into sub-batches of similar length far less eagerly than on the CPU (96). A firs
 measured when a GPU is lent."""
 
 
-def rate(score: Callable[[list[str]], object], texts: Sequence[str], batch: int) -> float:
-    """Texts per second over the whole list, after one warm-up batch."""
+PASSES = 3
+"""Timed passes over the texts per figure; the median is printed. One pass at batch 64 is about a
+second, and single passes of the same scorer differed by a fifth or more between runs."""
+
+
+def rate(
+    score: Callable[[list[str]], object], texts: Sequence[str], batch: int, passes: int = PASSES
+) -> float:
+    """Texts per second over the whole list, after one warm-up batch: the median of ``passes``
+    passes."""
     score(list(texts[:batch]))
-    started = time.perf_counter()
-    for i in range(0, len(texts), batch):
-        score(list(texts[i : i + batch]))
-    return len(texts) / (time.perf_counter() - started)
+    rates = []
+    for _ in range(passes):
+        started = time.perf_counter()
+        for i in range(0, len(texts), batch):
+            score(list(texts[i : i + batch]))
+        rates.append(len(texts) / (time.perf_counter() - started))
+    return statistics.median(rates)
 
 
 def with_hints(scorer: Scorer, langs: dict[str, str]) -> Callable[[list[str]], list[Score]]:
@@ -291,7 +302,7 @@ def on_device(device: str, count: int, threads: int, cache_dir: Path) -> None:
     scorer = build_scorer(dataclasses.replace(fp32, encoder=options), print)
     name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "the CPU"
     print(f"\n{count:,} texts (the test split repeated) on {device} ({name}), {scorer.model_id}")
-    rates = {b: rate(with_hints(scorer, langs), texts, b) for b in DEVICE_BATCHES}
+    rates = {b: rate(with_hints(scorer, langs), texts, b, passes=1) for b in DEVICE_BATCHES}
     for batch, per_second in rates.items():
         print(f"  batch {batch:>5}: {per_second:9.1f} texts/s")
     requests = [ScoreRequest(ex.text, ex.lang) for ex in examples]
