@@ -72,15 +72,19 @@ class Child:
         return "\n".join(self._lines()[-lines:])
 
     def why(self, lines: int = 40) -> str:
-        """The log's first error (a traceback or an ERROR or CRITICAL record, with what follows
-        it) and its last ``lines``: a crash's reason comes before the shutdown that fills the
-        tail."""
+        """The log's last error before its last ``lines`` (an ERROR or CRITICAL record or a
+        traceback, with what follows it), then those lines: a crash's reason comes just before
+        the shutdown that fills the tail, and after any error the process lived through."""
         log = self._lines()
-        first = next((i for i, line in enumerate(log) if _ERROR.search(line)), None)
-        if first is None or first >= len(log) - lines:
-            return "\n".join(log[-lines:])
-        cause = log[first : min(first + lines, len(log) - lines)]
-        return "\n".join([*cause, "[…]", *log[-lines:]])
+        tail_from = max(0, len(log) - lines)
+        errors = [i for i, line in enumerate(log[:tail_from]) if _ERROR.search(line)]
+        if not errors:
+            return "\n".join(log[tail_from:])
+        last = errors[-1]
+        while last - 1 in errors:  # the record that a traceback belongs to, or one before it
+            last -= 1
+        cause = log[last : min(last + lines, tail_from)]
+        return "\n".join([*cause, "[…]", *log[tail_from:]])
 
     def _lines(self) -> list[str]:
         try:

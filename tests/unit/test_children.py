@@ -12,6 +12,8 @@ import logging, sys
 logging.basicConfig(stream=sys.stdout, format="[%(levelname)s] %(message)s", level=logging.INFO)
 log = logging.getLogger("w")
 log.info("started")
+log.error("a commit failed; rejoining the group")
+log.info("working again")
 try:
     raise ValueError("commit failed for partition 2")
 except ValueError:
@@ -31,7 +33,7 @@ def run(tmp_path: Path, code: str, exit_code: int) -> str:
 
 def test_a_crash_shows_its_reason_before_the_shutdown_that_follows_it(tmp_path: Path) -> None:
     shown = run(tmp_path, CRASH, 1).splitlines()
-    assert shown[0] == "[CRITICAL] agent score died"
+    assert shown[0] == "[CRITICAL] agent score died"  # not the error it lived through
     assert "ValueError: commit failed for partition 2" in shown
     assert shown[-1] == "[INFO] stopping service 59"
     assert "[…]" in shown
