@@ -161,7 +161,7 @@ class Fence:
 
     def holes(self) -> dict[Any, int]:
         """The partitions to seek back after the batch, and where to; clears them."""
-        holes = {tp: self.next[tp] for tp in self._holed if tp in self.next}
+        holes = {tp: self.next[tp] for tp in self._holed}
         self._holed.clear()
         return holes
 
