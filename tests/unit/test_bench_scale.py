@@ -3,26 +3,14 @@ check, duplicates per event and the even spread of the backlog."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests import bench_scripts
 
-def _load() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "bench_scale.py"
-    spec = importlib.util.spec_from_file_location("bench_scale", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_scale"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = bench_scripts.load("bench_scale")
 RAW = "scale-x.mentions.raw"
 
 

@@ -3,27 +3,11 @@ round, so the ratio of a round compares passes that ran under the same machine c
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
+from tests import bench_scripts
 
-def _load() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "bench_scoring.py"
-    if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))  # its sibling modules, as when it runs as a script
-    spec = importlib.util.spec_from_file_location("bench_scoring", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_scoring"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = bench_scripts.load("bench_scoring")
 
 
 class Clock:
