@@ -70,13 +70,15 @@ def rate(
     """Texts per second over the whole list, after one warm-up batch: the median of ``passes``
     passes."""
     score(list(texts[:batch]))
-    rates = []
-    for _ in range(passes):
-        started = time.perf_counter()
-        for i in range(0, len(texts), batch):
-            score(list(texts[i : i + batch]))
-        rates.append(len(texts) / (time.perf_counter() - started))
-    return statistics.median(rates)
+    return statistics.median(one_pass(score, texts, batch) for _ in range(passes))
+
+
+def one_pass(score: Callable[[list[str]], object], texts: Sequence[str], batch: int) -> float:
+    """Texts per second of one timed pass over the whole list."""
+    started = time.perf_counter()
+    for i in range(0, len(texts), batch):
+        score(list(texts[i : i + batch]))
+    return len(texts) / (time.perf_counter() - started)
 
 
 PAIRED_ROUNDS = 5
@@ -95,13 +97,6 @@ def paired_ratios(
 ) -> list[float]:
     """The speed-up of ``fast`` (at ``batch``) over ``slow`` (one text at a time), once per round
     of alternating passes; the median is the figure to compare with a target."""
-
-    def one_pass(score: Callable[[list[str]], object], texts: Sequence[str], size: int) -> float:
-        started = time.perf_counter()
-        for i in range(0, len(texts), size):
-            score(list(texts[i : i + size]))
-        return len(texts) / (time.perf_counter() - started)
-
     fast(list(fast_texts[:batch]))
     slow(list(slow_texts[:1]))
     return [one_pass(fast, fast_texts, batch) / one_pass(slow, slow_texts, 1) for _ in range(rounds)]
