@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -39,6 +40,39 @@ class LoRALinear(nn.Module):
         return product * self.scale
 
 
+class FullDelta(nn.Module):
+    """``y = x (W + D)^T + b`` with ``W`` frozen and ``D`` trained from zero: full fine-tuning of
+    the Linear, with the change kept apart so that it is saved as a delta like an adapter's."""
+
+    def __init__(self, base: nn.Linear) -> None:
+        super().__init__()
+        self.base = base
+        self.d = nn.Parameter(torch.zeros_like(base.weight))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.base.weight + self.d, self.base.bias)
+
+    def delta(self) -> torch.Tensor:
+        return self.d
+
+
+def attach_full(model: BertModel, first_layer: int) -> dict[str, FullDelta]:
+    """Freeze ``model`` and make the target Linears of layers ``first_layer..`` fully trainable."""
+    for p in model.parameters():
+        p.requires_grad = False
+    out: dict[str, FullDelta] = {}
+    for index in range(first_layer, len(model.encoder.layer)):
+        for target in TARGETS:
+            name = f"encoder.layer.{index}.{target}"
+            parent, leaf = _resolve(model, name)
+            base = getattr(parent, leaf)
+            assert isinstance(base, nn.Linear)
+            wrapped = FullDelta(base)
+            setattr(parent, leaf, wrapped)
+            out[name] = wrapped
+    return out
+
+
 def _resolve(root: nn.Module, dotted: str) -> tuple[nn.Module, str]:
     *path, leaf = dotted.split(".")
     for part in path:
@@ -65,10 +99,14 @@ def attach(
     return adapters
 
 
-def export_deltas(adapters: dict[str, LoRALinear]) -> dict[str, torch.Tensor]:
-    """The trained factors, keyed ``<linear>.lora_a`` / ``.lora_b``; ``scale`` is folded into B."""
+def export_deltas(adapters: Mapping[str, LoRALinear | FullDelta]) -> dict[str, torch.Tensor]:
+    """The trained factors, keyed ``<linear>.lora_a`` / ``.lora_b``; ``scale`` is folded into B.
+    Full deltas are keyed ``<linear>.delta`` (fp16: half the size, far below int8's steps)."""
     out: dict[str, torch.Tensor] = {}
     for name, module in adapters.items():
+        if isinstance(module, FullDelta):
+            out[f"{name}.delta"] = module.d.detach().to(torch.float16).contiguous()
+            continue
         out[f"{name}.lora_a"] = module.a.detach().clone().contiguous()
         out[f"{name}.lora_b"] = (module.b.detach() * module.scale).contiguous()
     return out
@@ -91,6 +129,13 @@ def merge(model: BertModel, deltas: dict[str, torch.Tensor]) -> None:
         linear = getattr(parent, leaf)
         if not isinstance(linear, nn.Linear):
             raise ValueError(f"adapter target {name} is not a Linear layer")
+        if f"{name}.delta" in deltas:
+            full = deltas[f"{name}.delta"].to(linear.weight.dtype)
+            if tuple(full.shape) != tuple(linear.weight.shape):
+                raise ValueError(f"delta {name} does not fit its layer")
+            with torch.no_grad():
+                linear.weight += full
+            continue
         a, b = deltas[f"{name}.lora_a"], deltas[f"{name}.lora_b"]
         if (b.shape[0], a.shape[1]) != tuple(linear.weight.shape):
             raise ValueError(f"adapter {name} does not fit its layer")

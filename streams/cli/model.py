@@ -184,6 +184,13 @@ def check(
     show_default=True,
     help="Also train on copies of a third of the complaints that go on with another complaint.",
 )
+@click.option(
+    "--full/--adapters",
+    default=TrainConfig().full,
+    show_default=True,
+    help="Fine-tune the adapted layers' weights whole (about 21 MB of fp16 deltas) instead of "
+    "training low-rank adapters (--rank is then unused).",
+)
 @click.pass_obj
 def train_command(
     app: AppContext,
@@ -198,6 +205,7 @@ def train_command(
     threads: int | None,
     fold_diacritics: bool,
     second_problem: bool,
+    full: bool,
 ) -> None:
     """Retrain adapters and heads on the train split (fixed seed); evaluate on the test split."""
     if adapt_from > layers:
@@ -214,6 +222,7 @@ def train_command(
         seed=seed,
         augment=not no_augment,
         second_problem=second_problem,
+        full=full,
         rank=rank,
         first_adapted_layer=adapt_from - 1,
         teacher=taught_by,

@@ -36,6 +36,21 @@ def test_same_seed_same_weights_other_seed_other_weights() -> None:
     assert first.heads.temperature == pytest.approx(first.calibration["temperature"], abs=1e-4)
 
 
+def test_full_fine_tuning_saves_full_deltas_that_change_the_encoder() -> None:
+    examples = load_split(Split.TRAIN)[::150]
+    encoder = ensure_encoder(default_cache_dir())
+    config = TrainConfig(epochs=1, batch_size=8, augment=False, full=True, full_lr=1e-3)
+    result = train(examples, encoder, config, log=lambda _: None)
+    assert result.deltas and all(k.endswith(".delta") for k in result.deltas)
+    assert {k.split(".")[2] for k in result.deltas} == {str(i) for i in range(1, config.spec.layers)}
+    name = "encoder.layer.3.output.dense"
+    delta = result.deltas[f"{name}.delta"]
+    assert delta.dtype == torch.float16 and float(delta.abs().max()) > 0
+    before = load_bert(encoder, config.spec).state_dict()[f"{name}.weight"]
+    after = load_bert(encoder, config.spec, result.deltas).state_dict()[f"{name}.weight"]
+    torch.testing.assert_close(after - before, delta.float(), atol=1e-6, rtol=0)
+
+
 def test_augmentation_adds_diacritic_free_exclamation_and_emoji_variants() -> None:
     examples = [ex for ex in load_split(Split.TRAIN) if ex.lang == "pl"][:50]
     more = augmented(examples, enabled=True)

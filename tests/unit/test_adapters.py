@@ -64,3 +64,27 @@ def test_mismatched_deltas_are_rejected() -> None:
     }
     with pytest.raises(ValueError, match="does not fit"):
         adapters.merge(model, bad)
+
+
+def test_full_deltas_train_whole_weights_and_merge_like_adapters() -> None:
+    model, reference = tiny_bert(), tiny_bert()
+    full = adapters.attach_full(model, first_layer=1)
+    assert len(full) == 2 * len(adapters.TARGETS)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {f"{name}.d" for name in full}
+    with torch.no_grad():
+        for module in full.values():
+            module.d.normal_(std=0.05)
+    ids = torch.tensor([[1, 5, 7, 9, 2]])
+    with torch.inference_mode():
+        tuned = model(input_ids=ids).last_hidden_state
+        before = reference(input_ids=ids).last_hidden_state
+    saved = adapters.export_deltas(full)
+    assert all(k.endswith(".delta") and v.dtype == torch.float16 for k, v in saved.items())
+    adapters.merge(reference, saved)
+    with torch.inference_mode():
+        merged = reference(input_ids=ids).last_hidden_state
+    assert not torch.allclose(before, tuned, atol=1e-3)
+    torch.testing.assert_close(merged, tuned, atol=2e-3, rtol=2e-3)  # fp16 deltas
+    with pytest.raises(ValueError, match="does not fit"):
+        adapters.merge(tiny_bert(), {"encoder.layer.0.output.dense.delta": torch.zeros(3, 3)})
