@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -58,19 +59,10 @@ class FullDelta(nn.Module):
 
 def attach_full(model: BertModel, first_layer: int) -> dict[str, FullDelta]:
     """Freeze ``model`` and make the target Linears of layers ``first_layer..`` fully trainable."""
-    for p in model.parameters():
-        p.requires_grad = False
-    out: dict[str, FullDelta] = {}
-    for index in range(first_layer, len(model.encoder.layer)):
-        for target in TARGETS:
-            name = f"encoder.layer.{index}.{target}"
-            parent, leaf = _resolve(model, name)
-            base = getattr(parent, leaf)
-            assert isinstance(base, nn.Linear)
-            wrapped = FullDelta(base)
-            setattr(parent, leaf, wrapped)
-            out[name] = wrapped
-    return out
+    return _wrap(model, first_layer, FullDelta)
+
+
+Wrapped = TypeVar("Wrapped", bound=nn.Module)
 
 
 def _resolve(root: nn.Module, dotted: str) -> tuple[nn.Module, str]:
@@ -84,19 +76,25 @@ def attach(
     model: BertModel, first_layer: int, rank: int, alpha: float, dropout: float = 0.1
 ) -> dict[str, LoRALinear]:
     """Freeze ``model`` and wrap the target Linears of layers ``first_layer..`` with adapters."""
+    return _wrap(model, first_layer, lambda base: LoRALinear(base, rank, alpha, dropout))
+
+
+def _wrap(model: BertModel, first_layer: int, make: Callable[[nn.Linear], Wrapped]) -> dict[str, Wrapped]:
+    """Freeze ``model`` and put ``make(linear)`` in place of each target Linear of layers
+    ``first_layer..``; the wrappers by the Linear's dotted name."""
     for p in model.parameters():
         p.requires_grad = False
-    adapters: dict[str, LoRALinear] = {}
+    out: dict[str, Wrapped] = {}
     for index in range(first_layer, len(model.encoder.layer)):
         for target in TARGETS:
             name = f"encoder.layer.{index}.{target}"
             parent, leaf = _resolve(model, name)
             base = getattr(parent, leaf)
             assert isinstance(base, nn.Linear)
-            wrapped = LoRALinear(base, rank, alpha, dropout)
+            wrapped = make(base)
             setattr(parent, leaf, wrapped)
-            adapters[name] = wrapped
-    return adapters
+            out[name] = wrapped
+    return out
 
 
 def export_deltas(adapters: Mapping[str, LoRALinear | FullDelta]) -> dict[str, torch.Tensor]:
