@@ -191,6 +191,13 @@ def check(
     help="Fine-tune the adapted layers' weights whole (about 21 MB of fp16 deltas) instead of "
     "training low-rank adapters (--rank is then unused).",
 )
+@click.option(
+    "--full-lr",
+    type=click.FloatRange(min=0, min_open=True, max=1e-2),
+    default=TrainConfig().full_lr,
+    show_default=True,
+    help="With --full: the deltas' peak learning rate.",
+)
 @click.pass_obj
 def train_command(
     app: AppContext,
@@ -206,6 +213,7 @@ def train_command(
     fold_diacritics: bool,
     second_problem: bool,
     full: bool,
+    full_lr: float,
 ) -> None:
     """Retrain adapters and heads on the train split (fixed seed); evaluate on the test split."""
     if adapt_from > layers:
@@ -223,6 +231,7 @@ def train_command(
         augment=not no_augment,
         second_problem=second_problem,
         full=full,
+        full_lr=full_lr,
         rank=rank,
         first_adapted_layer=adapt_from - 1,
         teacher=taught_by,
