@@ -45,6 +45,12 @@ def test_training_adapters_above_the_kept_layers_is_refused_before_any_work() ->
     assert "6 is above --layers 5" in result.output
 
 
+def test_a_full_learning_rate_of_zero_is_refused_before_any_work() -> None:
+    result = CliRunner().invoke(cli, ["model", "train", "--full", "--full-lr", "0"])
+    assert result.exit_code == 2
+    assert "'--full-lr'" in result.output and "0<x<=0.01" in result.output
+
+
 def test_a_teacher_folder_without_an_artifact_fails_in_one_line_before_the_encoder_loads(
     tmp_path: Path,
 ) -> None:
