@@ -215,7 +215,8 @@ def train_command(
     full: bool,
     full_lr: float,
 ) -> None:
-    """Retrain adapters and heads on the train split (fixed seed); evaluate on the test split."""
+    """Retrain the encoder's layers (or adapters) and the heads on the train split (fixed seed);
+    evaluate on the test split."""
     if adapt_from > layers:
         raise click.BadParameter(f"{adapt_from} is above --layers {layers}", param_hint="--adapt-from")
     settings = app.settings()

@@ -52,10 +52,10 @@ def test_behavioural_suite_reports_every_capability_and_language(check: dict[str
 
 
 def test_behavioural_suite_does_not_regress(check: dict[str, Any]) -> None:
-    """A floor under the shipped model's figures under the default runtime (8.6% of
-    minimum-functionality cases failed, 4.5% of invariance cases changed, 3.1% of directional
+    """A floor under the shipped model's figures under the default runtime (8.1% of
+    minimum-functionality cases failed, 3.8% of invariance cases changed, 3.3% of directional
     cases failed): retraining must not undo them. The issue's bar (10% in every cell) is not met
-    yet: sarcasm, staff stories, negation and Hungarian off-topic chatter miss it."""
+    yet: sarcasm, Hungarian off-topic chatter and a few Hungarian cells miss it."""
     assert check["overall"]["mft"]["rate"] <= 0.10
     assert check["overall"]["inv"]["rate"] <= 0.05
     assert check["overall"]["dir"]["rate"] <= 0.06
