@@ -53,9 +53,6 @@ class FullDelta(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.linear(x, self.base.weight + self.d, self.base.bias)
 
-    def delta(self) -> torch.Tensor:
-        return self.d
-
 
 def attach_full(model: BertModel, first_layer: int) -> dict[str, FullDelta]:
     """Freeze ``model`` and make the target Linears of layers ``first_layer..`` fully trainable."""

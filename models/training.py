@@ -183,7 +183,7 @@ def train(
         }
         log(f"calibration on {len(held)} held-out examples: {calibration}")
         heads = dataclasses.replace(heads, temperature=temperature)
-    return TrainResult(heads, adapters.export_deltas(trainer.lora), history, calibration)
+    return TrainResult(heads, adapters.export_deltas(trainer.tuned), history, calibration)
 
 
 def teacher_logits(
@@ -285,7 +285,7 @@ class _Trainer:
         self.tokenizer = load_hf_tokenizer(encoder_dir)
         self.prepare = model_input(spec, self.tokenizer.get_vocab())
         bert = load_bert(encoder_dir, spec)
-        self.lora: Mapping[str, adapters.LoRALinear | adapters.FullDelta] = (
+        self.tuned: Mapping[str, adapters.LoRALinear | adapters.FullDelta] = (
             adapters.attach_full(bert, config.first_adapted_layer)
             if config.full
             else adapters.attach(bert, config.first_adapted_layer, config.rank, 2.0 * config.rank)
@@ -298,7 +298,7 @@ class _Trainer:
         self.optimizer = torch.optim.AdamW(
             [
                 {
-                    "params": [p for m in self.lora.values() for p in m.parameters() if p.requires_grad],
+                    "params": [p for m in self.tuned.values() for p in m.parameters() if p.requires_grad],
                     "lr": self.delta_lr,
                 },
                 {

@@ -145,7 +145,13 @@ def check(
 @click.option("--epochs", type=click.IntRange(1, 50), default=TrainConfig().epochs, show_default=True)
 @click.option("--seed", type=int, default=TrainConfig().seed, show_default=True)
 @click.option("--no-augment", is_flag=True, help="Train without the diacritic-free copies.")
-@click.option("--rank", type=click.IntRange(1, 128), default=TrainConfig().rank, show_default=True)
+@click.option(
+    "--rank",
+    type=click.IntRange(1, 128),
+    default=TrainConfig().rank,
+    show_default=True,
+    help="With --adapters: the low-rank adapters' rank.",
+)
 @click.option(
     "--layers",
     type=click.IntRange(3, 12),
