@@ -1,4 +1,4 @@
-"""Reproducible training of the adapters and heads on the labelled corpus.
+"""Reproducible training of the encoder's layers (as deltas) and the heads on the labelled corpus.
 
 The pretrained encoder weights stay as they are; the trained layers get a delta each (full-rank,
 or low-rank adapters), trained together with two linear heads. Same seed, same thread count and
