@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,11 @@ class EncoderSpec:
 
     def feature_dim(self, hidden: int) -> int:
         return hidden * len(self.feature_layers)
+
+    def keeping(self, layers: int) -> EncoderSpec:
+        """The same spec with ``layers`` kept, its features pooled from the last and the third
+        from last of them."""
+        return replace(self, layers=layers, feature_layers=(layers - 2, layers))
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,12 +243,7 @@ def train_command(
         first_adapted_layer=adapt_from - 1,
         teacher=taught_by,
         threads=threads or settings.scoring.threads or 2,
-        spec=dataclasses.replace(
-            TrainConfig().spec,
-            layers=layers,
-            feature_layers=(layers - 2, layers),
-            fold_diacritics=fold_diacritics,
-        ),
+        spec=dataclasses.replace(TrainConfig().spec.keeping(layers), fold_diacritics=fold_diacritics),
     )
     encoder_dir = ensure_encoder(settings.scoring.cache_dir, log)
     result = train(corpus.load_split(corpus.Split.TRAIN), encoder_dir, config, log)
