@@ -52,13 +52,13 @@ def test_behavioural_suite_reports_every_capability_and_language(check: dict[str
 
 
 def test_behavioural_suite_does_not_regress(check: dict[str, Any]) -> None:
-    """A floor under the shipped model's figures under the default runtime (``232f8ac870``: 7.3%
-    of minimum-functionality cases failed, 4.3% of invariance cases changed, 4.2% of directional
+    """A floor under the shipped model's figures under the default runtime (``0738cf63ff``: 6.9%
+    of minimum-functionality cases failed, 3.7% of invariance cases changed, 1.3% of directional
     cases failed): retraining must not undo them. The issue's bar (10% in every cell) is not met
     yet: sarcasm and a few Hungarian cells miss it."""
     assert check["overall"]["mft"]["rate"] <= 0.08
     assert check["overall"]["inv"]["rate"] <= 0.05
-    assert check["overall"]["dir"]["rate"] <= 0.06
+    assert check["overall"]["dir"]["rate"] <= 0.03
 
 
 def test_test_split_per_language_with_calibrated_scores(tmp_path: Path) -> None:
