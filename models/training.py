@@ -82,7 +82,7 @@ class TrainConfig:
     same randomness across chunks."""
     spec: EncoderSpec = field(default_factory=lambda: EncoderSpec(spell_emoji=True).keeping(12))
     """All 12 layers, features from layers 10 and 12. The shipped weights ``0738cf63ff`` (seed 13,
-    2 threads, this corpus, 91 minutes): minimum-functionality failures 54/780 (9 cells over
+    2 threads, this corpus, 91 minutes): minimum-functionality failures 51/780 (8 cells over
     10%), complaint F1 0.957 / 0.960 / 0.932 and complaint ECE 0.028 on the test split. On the
     corpus before the blind ``pending/`` lines joined it (``232f8ac870``): 57/780 (8 cells); on
     the first 7 layers (``7aa7814a7e``): 63/780, at 1.7x the speed (model card, "Figures")."""
