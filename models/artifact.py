@@ -1,13 +1,16 @@
 """The committed, trained part of the scorer: adapter factors, heads and their metadata.
 
 Two files in one folder: ``scorer.safetensors`` (tensors) and ``scorer.json`` (how they were
-made). The model version is a digest of the tensor file, so any retraining changes it.
+made). The model version is a digest of the tensor file, so any retraining changes it. A third,
+``int8_calibration.json``, keeps the training texts whose activations set the int8 runtimes'
+SmoothQuant scales, so that the same weights quantize the same way whatever the corpus becomes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +26,7 @@ from models.heads import Heads
 SCHEMA_VERSION = 1
 TENSORS = "scorer.safetensors"
 METADATA = "scorer.json"
+INT8_CALIBRATION = "int8_calibration.json"
 MODEL_NAME = "flarewatch-e5s"
 PACKAGED = Path(__file__).parent / "weights"
 
@@ -40,6 +44,8 @@ class Artifact:
     """Adapter factors by parameter name, as loaded (numpy: scoring never needs torch)."""
     version: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    int8_calibration: tuple[str, ...] | None = None
+    """The texts that set the SmoothQuant scales; ``None`` for a folder written without them."""
 
     @property
     def model_id(self) -> str:
@@ -114,7 +120,29 @@ def load(folder: Path = PACKAGED) -> Artifact:
         else 1.0,
     )
     deltas = {k.removeprefix("adapter."): v for k, v in tensors.items() if k.startswith("adapter.")}
-    return Artifact(spec, heads, deltas, _digest(folder / TENSORS), document)
+    return Artifact(spec, heads, deltas, _digest(folder / TENSORS), document, _int8_calibration(folder))
+
+
+def save_int8_calibration(folder: Path, texts: Sequence[str], source: str) -> None:
+    """Keep the texts that set the int8 scales next to the weights; ``source`` says where they came
+    from (the training split and its digest, say)."""
+    if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+        raise ValueError("int8 calibration needs non-empty texts")
+    document = {"source": source, "texts": list(texts)}
+    (folder / INT8_CALIBRATION).write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+
+
+def _int8_calibration(folder: Path) -> tuple[str, ...] | None:
+    path = folder / INT8_CALIBRATION
+    if not path.exists():
+        return None
+    try:
+        texts = json.loads(path.read_text(encoding="utf-8"))["texts"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path}: not a calibration file ({exc})") from exc
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+        raise ArtifactError(f"{path}: 'texts' must be a non-empty list of non-empty strings")
+    return tuple(texts)
 
 
 def _numpy(tensor: Array) -> np.ndarray[Any, np.dtype[np.float32]]:

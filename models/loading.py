@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from models.runtime import Runtime
 from models.scorer import Scorer
 
 if TYPE_CHECKING:
+    from models.corpus import Example
     from models.onnx_export import Calibration
     from models.torch_encoder import FeatureModel
 
@@ -116,15 +117,23 @@ CALIBRATION_TEXTS = 512
 
 
 def calibration_set(trained: artifacts.Artifact, max_length: int) -> Calibration:
-    """Every n-th training mention by id, ``CALIBRATION_TEXTS`` of them: the same texts for the
-    same corpus, all three languages and every kind of mention."""
+    """The texts stored with the weights (``int8_calibration.json``); for a folder written without
+    them, the training split's as :func:`calibration_texts` picks them, which move with the corpus."""
     from models.corpus import Split, load_split
     from models.onnx_export import Calibration
 
-    examples = sorted(load_split(Split.TRAIN), key=lambda ex: ex.id)
-    step = max(1, len(examples) // CALIBRATION_TEXTS)
-    texts = tuple(ex.text for ex in examples[::step][:CALIBRATION_TEXTS])
+    texts = trained.int8_calibration
+    if texts is None:
+        texts = calibration_texts(load_split(Split.TRAIN))
     return Calibration(texts, trained.spec, max_length)
+
+
+def calibration_texts(examples: Sequence[Example]) -> tuple[str, ...]:
+    """Every n-th training mention by id, ``CALIBRATION_TEXTS`` of them: the same texts for the
+    same corpus, all three languages and every kind of mention."""
+    ordered = sorted(examples, key=lambda ex: ex.id)
+    step = max(1, len(ordered) // CALIBRATION_TEXTS)
+    return tuple(ex.text for ex in ordered[::step][:CALIBRATION_TEXTS])
 
 
 def _hidden_size(encoder_dir: Path) -> int:

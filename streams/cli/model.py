@@ -14,7 +14,7 @@ from models import corpus
 from models.e5.cache import ensure_encoder
 from models.errors import ArtifactError
 from models.evaluation import evaluate, render, to_json
-from models.loading import build_scorer
+from models.loading import build_scorer, calibration_texts
 from models.scores import ScoreRequest
 from models.training import TrainConfig, train
 from streams.cli.context import AppContext, log, scoring_overrides
@@ -246,7 +246,8 @@ def train_command(
         spec=dataclasses.replace(TrainConfig().spec.keeping(layers), fold_diacritics=fold_diacritics),
     )
     encoder_dir = ensure_encoder(settings.scoring.cache_dir, log)
-    result = train(corpus.load_split(corpus.Split.TRAIN), encoder_dir, config, log)
+    examples = corpus.load_split(corpus.Split.TRAIN)
+    result = train(examples, encoder_dir, config, log)
     training = {
         f.name: getattr(config, f.name)
         for f in dataclasses.fields(config)
@@ -263,6 +264,9 @@ def train_command(
             "training": {**training, "corpus": corpus.digest(), "history": result.history},
             "calibration": result.calibration,
         },
+    )
+    artifacts.save_int8_calibration(
+        output, calibration_texts(examples), f"training split {corpus.digest()}, every n-th mention by id"
     )
     log(f"saved {artifacts.MODEL_NAME}:{version} to {output}; evaluating on the test split")
     scoring = dataclasses.replace(scorer_config(settings), artifact_dir=output)
