@@ -81,11 +81,12 @@ class TrainConfig:
     """Batches are formed within chunks of this many batches sorted by text length: less padding,
     same randomness across chunks."""
     spec: EncoderSpec = field(default_factory=lambda: EncoderSpec(spell_emoji=True).keeping(12))
-    """All 12 layers, features from layers 10 and 12. The shipped weights ``0738cf63ff`` (seed 13,
-    2 threads, this corpus, 91 minutes): minimum-functionality failures 51/780 (8 cells over
-    10%), complaint F1 0.957 / 0.960 / 0.932 and complaint ECE 0.028 on the test split. On the
-    corpus before the blind ``pending/`` lines joined it (``232f8ac870``): 57/780 (8 cells); on
-    the first 7 layers (``7aa7814a7e``): 63/780, at 1.7x the speed (model card, "Figures")."""
+    """All 12 layers, features from layers 10 and 12. The shipped weights ``442c6a07ea`` (seed 13,
+    2 threads, this corpus, 92 minutes): minimum-functionality failures 51/780 (6 cells over
+    10%), complaint F1 0.965 / 0.956 / 0.969 and complaint ECE 0.025 on the test split. On the
+    corpus without this session's 705 blind lines (``0738cf63ff``): 51/780 (8 cells); before the
+    blind ``pending/`` lines joined it (``232f8ac870``): 57/780 (8 cells); on the first 7 layers
+    (``7aa7814a7e``): 63/780, at 1.7x the speed (model card, "Figures")."""
     teacher: artifacts.Artifact | None = None
     """A trained artifact (for example a 12-layer model) whose stance and category
     probabilities the model also learns from (knowledge distillation, Hinton et al., 2015)."""
