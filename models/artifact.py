@@ -126,7 +126,7 @@ def load(folder: Path = PACKAGED) -> Artifact:
 def save_int8_calibration(folder: Path, texts: Sequence[str], source: str) -> None:
     """Keep the texts that set the int8 scales next to the weights; ``source`` says where they came
     from (the training split and its digest, say)."""
-    if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+    if not _non_empty_texts(texts):
         raise ValueError("int8 calibration needs non-empty texts")
     document = {"source": source, "texts": list(texts)}
     (folder / INT8_CALIBRATION).write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
@@ -140,9 +140,13 @@ def _int8_calibration(folder: Path) -> tuple[str, ...] | None:
         texts = json.loads(path.read_text(encoding="utf-8"))["texts"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ArtifactError(f"{path}: not a calibration file ({exc})") from exc
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+    if not isinstance(texts, list) or not _non_empty_texts(texts):
         raise ArtifactError(f"{path}: 'texts' must be a non-empty list of non-empty strings")
     return tuple(texts)
+
+
+def _non_empty_texts(texts: Sequence[object]) -> bool:
+    return bool(texts) and all(isinstance(t, str) and t.strip() for t in texts)
 
 
 def _numpy(tensor: Array) -> np.ndarray[Any, np.dtype[np.float32]]:

@@ -247,6 +247,7 @@ def train_command(
     )
     encoder_dir = ensure_encoder(settings.scoring.cache_dir, log)
     examples = corpus.load_split(corpus.Split.TRAIN)
+    corpus_digest = corpus.digest()
     result = train(examples, encoder_dir, config, log)
     training = {
         f.name: getattr(config, f.name)
@@ -261,12 +262,12 @@ def train_command(
         result.heads,
         result.deltas,
         {
-            "training": {**training, "corpus": corpus.digest(), "history": result.history},
+            "training": {**training, "corpus": corpus_digest, "history": result.history},
             "calibration": result.calibration,
         },
     )
     artifacts.save_int8_calibration(
-        output, calibration_texts(examples), f"training split {corpus.digest()}, every n-th mention by id"
+        output, calibration_texts(examples), f"training split {corpus_digest}, every n-th mention by id"
     )
     log(f"saved {artifacts.MODEL_NAME}:{version} to {output}; evaluating on the test split")
     scoring = dataclasses.replace(scorer_config(settings), artifact_dir=output)
