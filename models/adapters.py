@@ -107,6 +107,16 @@ def export_deltas(adapters: Mapping[str, LoRALinear | FullDelta]) -> dict[str, t
     return out
 
 
+@torch.no_grad()
+def scale_deltas(adapters: Mapping[str, LoRALinear | FullDelta], share: float) -> None:
+    """Multiply every trained change by ``share`` in place: ``share`` 1 keeps the fine-tuned
+    layers, 0 gives back the pretrained ones, and in between lies their weight-space average."""
+    if not share >= 0.0:
+        raise ValueError("the share of the trained deltas must not be negative")
+    for module in adapters.values():
+        (module.d if isinstance(module, FullDelta) else module.b).mul_(share)
+
+
 def detach(model: BertModel, adapters: dict[str, LoRALinear]) -> None:
     """Merge each adapter into its base Linear and put the plain Linear back."""
     for name, module in adapters.items():

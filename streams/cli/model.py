@@ -204,6 +204,14 @@ def check(
     show_default=True,
     help="With --full: the deltas' peak learning rate.",
 )
+@click.option(
+    "--delta-share",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=TrainConfig().delta_share,
+    show_default=True,
+    help="Share of the trained deltas kept after training (1: the fine-tuned encoder as trained; "
+    "less: its weight-space average with the pretrained one).",
+)
 @click.pass_obj
 def train_command(
     app: AppContext,
@@ -220,6 +228,7 @@ def train_command(
     second_problem: bool,
     full: bool,
     full_lr: float,
+    delta_share: float,
 ) -> None:
     """Retrain the encoder's layers (or adapters) and the heads on the train split (fixed seed);
     evaluate on the test split."""
@@ -239,6 +248,7 @@ def train_command(
         second_problem=second_problem,
         full=full,
         full_lr=full_lr,
+        delta_share=delta_share,
         rank=rank,
         first_adapted_layer=adapt_from - 1,
         teacher=taught_by,

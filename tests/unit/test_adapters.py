@@ -88,3 +88,24 @@ def test_full_deltas_train_whole_weights_and_merge_like_adapters() -> None:
     torch.testing.assert_close(merged, tuned, atol=2e-3, rtol=2e-3)  # fp16 deltas
     with pytest.raises(ValueError, match="does not fit"):
         adapters.merge(tiny_bert(), {"encoder.layer.0.output.dense.delta": torch.zeros(3, 3)})
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_scaled_deltas_move_the_weights_that_share_of_the_way(full: bool) -> None:
+    model = tiny_bert()
+    tuned = adapters.attach_full(model, 1) if full else adapters.attach(model, 1, 4, 8.0, 0.0)
+    with torch.no_grad():
+        for module in tuned.values():
+            (module.d if isinstance(module, adapters.FullDelta) else module.b).normal_(std=0.05)
+    before = {k: v.float() for k, v in adapters.export_deltas(tuned).items()}
+    adapters.scale_deltas(tuned, 0.9)
+    after = {k: v.float() for k, v in adapters.export_deltas(tuned).items()}
+    changed = [k for k in after if not k.endswith(".lora_a")]
+    assert changed and all(float(before[k].abs().max()) > 0 for k in changed)
+    for k in after:
+        expected = before[k] if k.endswith(".lora_a") else 0.9 * before[k]
+        torch.testing.assert_close(after[k], expected, atol=1e-3, rtol=1e-3)
+    adapters.scale_deltas(tuned, 0.0)
+    assert all(float(v.abs().max()) == 0 for k, v in adapters.export_deltas(tuned).items() if k in changed)
+    with pytest.raises(ValueError, match="negative"):
+        adapters.scale_deltas(tuned, -0.5)
