@@ -51,6 +51,19 @@ def test_full_fine_tuning_saves_full_deltas_that_change_the_encoder() -> None:
     torch.testing.assert_close(after - before, delta.float(), atol=1e-6, rtol=0)
 
 
+def test_the_saved_deltas_are_the_kept_share_of_the_trained_ones() -> None:
+    examples = load_split(Split.TRAIN)[::150]
+    encoder = ensure_encoder(default_cache_dir())
+    config = TrainConfig(epochs=1, batch_size=8, augment=False, full_lr=1e-3, delta_share=1.0)
+    whole = train(examples, encoder, config, log=lambda _: None)
+    half = train(examples, encoder, dataclasses.replace(config, delta_share=0.5), log=lambda _: None)
+    assert whole.deltas.keys() == half.deltas.keys()
+    for key, delta in whole.deltas.items():
+        torch.testing.assert_close(half.deltas[key].float(), 0.5 * delta.float(), atol=1e-3, rtol=1e-2)
+    assert (whole.heads.stance_weight == half.heads.stance_weight).all()
+    assert any(float(d.abs().max()) > 0 for d in whole.deltas.values())
+
+
 def test_augmentation_adds_diacritic_free_exclamation_and_emoji_variants() -> None:
     examples = [ex for ex in load_split(Split.TRAIN) if ex.lang == "pl"][:50]
     more = augmented(examples, enabled=True)
