@@ -96,14 +96,15 @@ def _wrap(model: BertModel, first_layer: int, make: Callable[[nn.Linear], Wrappe
 
 def export_deltas(adapters: Mapping[str, LoRALinear | FullDelta]) -> dict[str, torch.Tensor]:
     """The trained factors, keyed ``<linear>.lora_a`` / ``.lora_b``; ``scale`` is folded into B.
-    Full deltas are keyed ``<linear>.delta`` (fp16: half the size, far below int8's steps)."""
+    Full deltas are keyed ``<linear>.delta`` (fp16: half the size, far below int8's steps). On
+    the CPU, wherever they were trained."""
     out: dict[str, torch.Tensor] = {}
     for name, module in adapters.items():
         if isinstance(module, FullDelta):
-            out[f"{name}.delta"] = module.d.detach().to(torch.float16).contiguous()
+            out[f"{name}.delta"] = module.d.detach().to("cpu", torch.float16).contiguous()
             continue
-        out[f"{name}.lora_a"] = module.a.detach().clone().contiguous()
-        out[f"{name}.lora_b"] = (module.b.detach() * module.scale).contiguous()
+        out[f"{name}.lora_a"] = module.a.detach().cpu().clone().contiguous()
+        out[f"{name}.lora_b"] = (module.b.detach() * module.scale).cpu().contiguous()
     return out
 
 

@@ -33,7 +33,7 @@ from models.corpus import Example
 from models.encoder import EncoderSpec, model_input
 from models.heads import Heads
 from models.labels import CATEGORIES, STANCES
-from models.torch_encoder import FeatureModel, load_bert, load_hf_tokenizer
+from models.torch_encoder import FeatureModel, load_bert, load_hf_tokenizer, torch_device
 
 Log = Callable[[str], None]
 
@@ -104,6 +104,11 @@ class TrainConfig:
     distill_weight: float = 0.5
     """Share of the loss that follows the teacher's probabilities; the rest follows the labels."""
     distill_temperature: float = 2.0
+    device: str = "cpu"
+    """Where the encoder trains: ``cpu``, or ``cuda`` / ``cuda:N`` for a GPU (fp32 there too, so
+    that a GPU run follows the same recipe). The same weights for the same seed are promised on
+    the CPU with the same thread count; CUDA kernels may sum in another order, so a GPU run is
+    close to the CPU one, not equal to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +190,8 @@ def train(
         f"{len(held)} held out for calibration"
     )
     if config.teacher is not None:
-        trainer.soft = teacher_logits(config.teacher, encoder_dir, data, config, log)
+        soft = teacher_logits(config.teacher, encoder_dir, data, config, log)
+        trainer.soft = (soft[0].to(trainer.device), soft[1].to(trainer.device))
     order = np.random.default_rng(config.seed)
     history = [trainer.epoch(epoch, data, order) for epoch in range(config.epochs)]
     adapters.scale_deltas(trainer.tuned, config.delta_share)
@@ -212,7 +218,9 @@ def teacher_logits(
     teacher is frozen, so its outputs do not change between epochs."""
     tokenizer = load_hf_tokenizer(encoder_dir)
     prepare = model_input(trained.spec, tokenizer.get_vocab())
+    device = torch_device(config.device)
     model = FeatureModel(load_bert(encoder_dir, trained.spec, trained.deltas), trained.spec.feature_layers)
+    model = model.eval().to(device)
     heads = trained.heads
     started, stance, category = time.monotonic(), [], []
     # Shortest first: less padding, and the order does not change the outputs.
@@ -227,7 +235,8 @@ def teacher_logits(
                 max_length=config.max_length,
                 return_tensors="pt",
             )
-            features = model(encoded["input_ids"], encoded["attention_mask"]).numpy()
+            features = model(encoded["input_ids"].to(device), encoded["attention_mask"].to(device))
+            features = features.cpu().numpy()
             stance.append(heads.stance_logits(features))
             category.append(features @ heads.category_weight.T + heads.category_bias)
             if (start // 64 + 1) % 50 == 0:
@@ -300,6 +309,7 @@ def warmup_share(total_steps: int) -> float:
 class _Trainer:
     def __init__(self, encoder_dir: Path, config: TrainConfig, log: Log) -> None:
         self.config, self.log = config, log
+        self.device = torch_device(config.device)
         spec = config.spec
         self.tokenizer = load_hf_tokenizer(encoder_dir)
         self.prepare = model_input(spec, self.tokenizer.get_vocab())
@@ -310,10 +320,10 @@ class _Trainer:
             else adapters.attach(bert, config.first_adapted_layer, config.rank, 2.0 * config.rank)
         )
         self.delta_lr = config.full_lr if config.full else config.adapter_lr
-        self.model = FeatureModel(bert, spec.feature_layers)
+        self.model = FeatureModel(bert, spec.feature_layers).to(self.device)
         dim = spec.feature_dim(int(bert.config.hidden_size))
-        self.stance_head = nn.Linear(dim, len(STANCES))
-        self.category_head = nn.Linear(dim, len(CATEGORIES))
+        self.stance_head = nn.Linear(dim, len(STANCES)).to(self.device)
+        self.category_head = nn.Linear(dim, len(CATEGORIES)).to(self.device)
         self.optimizer = torch.optim.AdamW(
             [
                 {
@@ -371,13 +381,16 @@ class _Trainer:
             max_length=c.max_length,
             return_tensors="pt",
         )
-        features = self.model(encoded["input_ids"], encoded["attention_mask"]) * c.feature_scale
-        stances = torch.tensor([self.stance_index[ex.stance] for ex in batch])
+        features = self.features(encoded) * c.feature_scale
+        stances = torch.tensor([self.stance_index[ex.stance] for ex in batch], device=self.device)
         stance_logits = self.stance_head(features)
         loss = nn.functional.cross_entropy(stance_logits, stances, label_smoothing=c.label_smoothing)
         complaints = [i for i, ex in enumerate(batch) if ex.category is not None]
         if complaints:
-            categories = torch.tensor([self.category_index[batch[i].category] for i in complaints])  # type: ignore[index]
+            categories = torch.tensor(
+                [self.category_index[batch[i].category] for i in complaints],  # type: ignore[index]
+                device=self.device,
+            )
             category_logits = self.category_head(features[complaints])
             loss = loss + nn.functional.cross_entropy(
                 category_logits, categories, label_smoothing=c.label_smoothing
@@ -410,9 +423,14 @@ class _Trainer:
                 max_length=c.max_length,
                 return_tensors="pt",
             )
-            features = self.model(encoded["input_ids"], encoded["attention_mask"]) * c.feature_scale
-            out.append(self.stance_head(features).numpy())
+            features = self.features(encoded) * c.feature_scale
+            out.append(self.stance_head(features).cpu().numpy())
         return np.concatenate(out)
+
+    def features(self, encoded: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        ids, mask = encoded["input_ids"].to(self.device), encoded["attention_mask"].to(self.device)
+        features: torch.Tensor = self.model(ids, mask)
+        return features
 
     def heads(self) -> Heads:
         return _export_heads(self.stance_head, self.category_head, self.config.feature_scale)
@@ -421,8 +439,8 @@ class _Trainer:
 def _export_heads(stance: nn.Linear, category: nn.Linear, scale: float) -> Heads:
     def weights(layer: nn.Linear) -> tuple[np.ndarray, np.ndarray]:
         return (
-            (layer.weight.detach() * scale).numpy().astype(np.float32),
-            layer.bias.detach().numpy().astype(np.float32),
+            (layer.weight.detach() * scale).cpu().numpy().astype(np.float32),
+            layer.bias.detach().cpu().numpy().astype(np.float32),
         )
 
     sw, sb = weights(stance)

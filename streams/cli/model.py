@@ -16,6 +16,7 @@ from models.errors import ArtifactError
 from models.evaluation import evaluate, render, to_json
 from models.loading import build_scorer, calibration_texts
 from models.scores import ScoreRequest
+from models.torch_encoder import torch_device
 from models.training import TrainConfig, train
 from streams.cli.context import AppContext, log, scoring_overrides
 from streams.config.scoring import scorer_config
@@ -212,6 +213,13 @@ def check(
     help="Share of the trained deltas kept after training (1: the fine-tuned encoder as trained; "
     "less: its weight-space average with the pretrained one).",
 )
+@click.option(
+    "--device",
+    default=TrainConfig().device,
+    show_default=True,
+    help="Where the encoder trains: cpu, or cuda / cuda:N for a GPU (the same seed gives the same "
+    "weights on the CPU; a GPU run is close to it, not equal).",
+)
 @click.pass_obj
 def train_command(
     app: AppContext,
@@ -229,11 +237,13 @@ def train_command(
     full: bool,
     full_lr: float,
     delta_share: float,
+    device: str,
 ) -> None:
     """Retrain the encoder's layers (or adapters) and the heads on the train split (fixed seed);
     evaluate on the test split."""
     if adapt_from > layers:
         raise click.BadParameter(f"{adapt_from} is above --layers {layers}", param_hint="--adapt-from")
+    torch_device(device)  # a missing GPU fails in one line before anything loads
     settings = app.settings()
     taught_by = None
     if teacher is not None:  # before the encoder loads: a wrong folder fails at once
@@ -249,6 +259,7 @@ def train_command(
         full=full,
         full_lr=full_lr,
         delta_share=delta_share,
+        device=device,
         rank=rank,
         first_adapted_layer=adapt_from - 1,
         teacher=taught_by,

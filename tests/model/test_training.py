@@ -142,3 +142,22 @@ def test_a_teacher_changes_what_the_model_learns() -> None:
     with_teacher = train(examples, encoder, taught, log=lines.append)
     assert any(line.startswith("teacher ") for line in lines)
     assert not (alone.heads.stance_weight == with_teacher.heads.stance_weight).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run it where one is lent)")
+def test_training_on_a_gpu_saves_the_same_kind_of_weights_close_to_the_cpu_run() -> None:
+    examples = load_split(Split.TRAIN)[::150]
+    encoder = ensure_encoder(default_cache_dir())
+    config = TrainConfig(epochs=1, batch_size=8, augment=False, full_lr=1e-3)
+    cpu = train(examples, encoder, config, log=lambda _: None)
+    gpu = train(examples, encoder, dataclasses.replace(config, device="cuda"), log=lambda _: None)
+    assert gpu.deltas.keys() == cpu.deltas.keys()
+    assert all(d.device.type == "cpu" and d.dtype == torch.float16 for d in gpu.deltas.values())
+    # Summed in another order, the updates differ in the last bits and compound over the steps;
+    # the direction of every delta stays the CPU run's.
+    for key, delta in cpu.deltas.items():
+        similarity = torch.nn.functional.cosine_similarity(
+            delta.float().flatten(), gpu.deltas[key].float().flatten(), dim=0
+        )
+        assert float(similarity) > 0.9, key
+    assert gpu.calibration["temperature"] > 0

@@ -76,3 +76,21 @@ def test_a_teacher_folder_without_an_artifact_fails_in_one_line_before_the_encod
         result.stderr
     )
     assert "encoder" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_training_on_a_device_this_machine_lacks_fails_in_one_line_before_anything_loads(
+    tmp_path: Path,
+) -> None:
+    """``cuda:64`` is missing on a machine without a GPU and on one with fewer than 65 alike."""
+    for device, reason in (("cuda:64", "device cuda:64: PyTorch sees"), ("tpu", "unknown device 'tpu'")):
+        out = tmp_path / device
+        result = subprocess.run(
+            [sys.executable, "-m", "streams", "model", "train", "--device", device, "--output", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"flarewatch: error: {reason}"), result.stderr
+        assert "encoder" not in result.stderr and not out.exists()
